@@ -1,0 +1,359 @@
+/*
+ * method.c — a program made ready to run: planned memory, initialised
+ * delegates, and the executor loop. After ddk_method_create nothing here
+ * allocates.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddk_kernel.h"
+#include "memory_plan.h"
+#include "runtime_internal.h"
+
+typedef struct method_delegate {
+  const ddk_backend* vt;
+  ddk_delegate_handle* handle;
+  const ddk_tensor** inputs;
+  ddk_tensor** outputs;
+} method_delegate;
+
+struct ddk_method {
+  ddk_runtime* rt;
+  const ddk_program* p;
+  ddk_tensor* values;
+  size_t* offsets;
+  size_t* sizes;
+  uint8_t* arena;
+  size_t arena_size;
+  size_t unplanned_size;
+  bool dynamic; /* some value has a dynamic dim: re-infer at execute */
+  method_delegate* delegates;
+  const ddk_tensor** in_ptrs;
+  ddk_tensor** out_ptrs;
+  size_t num_ptrs;
+  ddk_kernel_fn* kernels; /* per instruction, NULL for delegates */
+  bool profile;
+  ddk_method_event* events;
+  uint32_t num_events;
+};
+
+static void set_strides(ddk_tensor* t) {
+  /* strides from dim_order: the last dim in dim_order is innermost */
+  int64_t s = 1;
+  for (uint32_t k = t->rank; k-- > 0;) {
+    uint32_t d = t->dim_order[k];
+    t->strides[d] = s;
+    s *= t->sizes[d] > 0 ? t->sizes[d] : 1;
+  }
+}
+
+static void method_free(ddk_method* m) {
+  const ddk_allocator* a = &m->rt->allocator;
+  const ddk_program* p = m->p;
+  if (m->delegates != NULL)
+    for (uint32_t i = p->num_delegates; i-- > 0;)
+      if (m->delegates[i].handle != NULL)
+        m->delegates[i].vt->destroy(m->delegates[i].handle);
+  ddk_rt_free(a, m->events, sizeof(ddk_method_event) * (p->num_instructions + 1));
+  ddk_rt_free(a, m->kernels, sizeof(ddk_kernel_fn) * (p->num_instructions + 1));
+  ddk_rt_free(a, m->in_ptrs, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
+  ddk_rt_free(a, m->out_ptrs, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
+  ddk_rt_free(a, m->delegates, sizeof(method_delegate) * (p->num_delegates + 1));
+  ddk_rt_free(a, m->arena, m->arena_size);
+  ddk_rt_free(a, m->sizes, sizeof(size_t) * (p->num_values + 1));
+  ddk_rt_free(a, m->offsets, sizeof(size_t) * (p->num_values + 1));
+  ddk_rt_free(a, m->values, sizeof(ddk_tensor) * (p->num_values + 1));
+  ddk_rt_free(a, m, sizeof *m);
+}
+
+void ddk_method_destroy(ddk_method* m) {
+  if (m != NULL) method_free(m);
+}
+
+/* Infers the outputs of kernel node `n` into m->values and checks they fit
+ * their planned buffers. */
+static ddk_status infer_and_check(ddk_method* m, uint32_t node_index,
+                                  char* err, size_t err_cap) {
+  const ddk_node_view* n = &m->p->nodes[node_index];
+  char ierr[384] = "";
+  ddk_status st = ddk_infer_node(n, m->values, ierr, sizeof ierr);
+  if (st == DDK_UNSUPPORTED_OP) return DDK_OK; /* keep declared sizes */
+  if (st != DDK_OK)
+    return ddk_rt_fail(err, err_cap, st, "node %u (%s): %s", node_index,
+                       n->op_name, ierr);
+  for (uint32_t k = 0; k < n->num_outputs; ++k) {
+    ddk_tensor* t = &m->values[n->outputs[k]];
+    size_t need = ddk_dtype_size(t->dtype) * (size_t)ddk_tensor_numel(t);
+    if (need > t->capacity)
+      return ddk_rt_fail(err, err_cap, DDK_SHAPE_MISMATCH,
+                         "node %u (%s): output %u needs %zu bytes but its "
+                         "declared bound holds %zu",
+                         node_index, n->op_name, k, need, t->capacity);
+  }
+  return DDK_OK;
+}
+
+ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p,
+                             const ddk_options* options, ddk_method** out,
+                             char* err, size_t err_cap) {
+  if (out) *out = NULL;
+  if (rt == NULL || p == NULL || out == NULL)
+    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
+                       "ddk_method_create: NULL argument");
+  ddk_status st = ddk_program_check_runnable(rt, p, err, err_cap);
+  if (st != DDK_OK) return st;
+  const ddk_allocator* a = &rt->allocator;
+  ddk_method* m = ddk_rt_alloc(a, sizeof *m);
+  if (m == NULL)
+    return ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY, "method: out of memory");
+  m->rt = rt;
+  m->p = p;
+  m->profile = ddk_options_get_bool(options, "profile", false);
+  uint32_t V = p->num_values;
+  m->values = ddk_rt_alloc(a, sizeof(ddk_tensor) * (V + 1));
+  m->offsets = ddk_rt_alloc(a, sizeof(size_t) * (V + 1));
+  m->sizes = ddk_rt_alloc(a, sizeof(size_t) * (V + 1));
+  m->delegates = ddk_rt_alloc(a, sizeof(method_delegate) * (p->num_delegates + 1));
+  m->kernels = ddk_rt_alloc(a, sizeof(ddk_kernel_fn) * (p->num_instructions + 1));
+  m->events = ddk_rt_alloc(a, sizeof(ddk_method_event) * (p->num_instructions + 1));
+  for (uint32_t i = 0; i < p->num_delegates; ++i)
+    m->num_ptrs += p->delegates[i].num_inputs + p->delegates[i].num_outputs;
+  m->in_ptrs = ddk_rt_alloc(a, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
+  m->out_ptrs = ddk_rt_alloc(a, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
+  if (!m->values || !m->offsets || !m->sizes || !m->delegates || !m->kernels ||
+      !m->events || !m->in_ptrs || !m->out_ptrs) {
+    st = ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY, "method: out of memory");
+    goto fail;
+  }
+
+  /* memory */
+  st = ddk_memory_plan(p, a, m->offsets, m->sizes, &m->arena_size,
+                       &m->unplanned_size, err, err_cap);
+  if (st != DDK_OK) goto fail;
+  m->arena = ddk_rt_alloc(a, m->arena_size);
+  if (m->arena == NULL) {
+    st = ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY,
+                     "method: cannot allocate the %zu-byte arena",
+                     m->arena_size);
+    goto fail;
+  }
+  for (uint32_t v = 0; v < V; ++v) {
+    const ddk_value_desc* d = &p->values[v];
+    ddk_tensor* t = &m->values[v];
+    *t = d->tensor;
+    t->header = (ddk_struct_header)DDK_STRUCT_HEADER_INIT(ddk_tensor);
+    if (d->dynamic_mask != 0) m->dynamic = true;
+    if (d->flags & DDK_VALUE_CONSTANT) {
+      t->capacity = ddk_dtype_size(t->dtype) * (size_t)ddk_tensor_numel(t);
+    } else if (m->offsets[v] != SIZE_MAX) {
+      t->data = m->arena + m->offsets[v];
+      t->capacity = m->sizes[v];
+    } else {
+      t->data = NULL;
+      t->capacity = 0;
+    }
+    set_strides(t);
+  }
+
+  /* kernels, and static shapes inferred once */
+  for (uint32_t i = 0; i < p->num_instructions; ++i) {
+    ddk_instruction in = p->instructions[i];
+    if (in.kind != DDK_INSTR_KERNEL) continue;
+    m->kernels[i] = ddk_kernel_lookup(p->nodes[in.index].op_id);
+    if (m->kernels[i] == NULL) {
+      st = ddk_rt_fail(err, err_cap, DDK_UNSUPPORTED_OP,
+                       "node %u: %s has no portable kernel", in.index,
+                       p->nodes[in.index].op_name);
+      goto fail;
+    }
+    st = infer_and_check(m, in.index, err, err_cap);
+    if (st != DDK_OK) goto fail;
+  }
+
+  /* delegates */
+  {
+    size_t used = 0;
+    for (uint32_t i = 0; i < p->num_delegates; ++i) {
+      const ddk_program_delegate* d = &p->delegates[i];
+      method_delegate* md = &m->delegates[i];
+      md->vt = ddk_rt_backend_vtable(rt, d->backend_id);
+      md->inputs = &m->in_ptrs[used];
+      md->outputs = &m->out_ptrs[used];
+      used += d->num_inputs + d->num_outputs;
+      for (uint32_t k = 0; k < d->num_inputs; ++k)
+        md->inputs[k] = &m->values[d->inputs[k]];
+      for (uint32_t k = 0; k < d->num_outputs; ++k)
+        md->outputs[k] = &m->values[d->outputs[k]];
+      char berr[512] = "";
+      st = md->vt->init(md->vt, d->blob, (size_t)d->blob_size, d->compat,
+                        options, &rt->services, &md->handle, berr,
+                        sizeof berr);
+      if (st != DDK_OK) {
+        md->handle = NULL;
+        st = ddk_rt_fail(err, err_cap, st,
+                         "delegate %u (backend '%s', %u node(s) from node %u "
+                         "%s): init failed: %s (%s)",
+                         i, d->backend_id, d->num_nodes,
+                         d->num_nodes ? d->nodes[0] : 0,
+                         d->num_nodes ? p->nodes[d->nodes[0]].op_name : "-",
+                         berr[0] ? berr : "no message", ddk_status_name(st));
+        goto fail;
+      }
+      if (md->handle == NULL) {
+        st = ddk_rt_fail(err, err_cap, DDK_BACKEND_FAILURE,
+                         "delegate %u (backend '%s'): init returned OK but "
+                         "no handle",
+                         i, d->backend_id);
+        goto fail;
+      }
+    }
+  }
+  *out = m;
+  return DDK_OK;
+
+fail:
+  method_free(m);
+  return st;
+}
+
+uint32_t ddk_method_num_inputs(const ddk_method* m) {
+  return m ? m->p->num_inputs : 0;
+}
+
+uint32_t ddk_method_num_outputs(const ddk_method* m) {
+  return m ? m->p->num_outputs : 0;
+}
+
+const ddk_tensor* ddk_method_input_spec(const ddk_method* m, uint32_t index) {
+  if (m == NULL || index >= m->p->num_inputs) return NULL;
+  return &m->values[m->p->inputs[index]];
+}
+
+ddk_status ddk_method_set_input(ddk_method* m, uint32_t index, ddk_dtype dtype,
+                                uint32_t rank, const int64_t* sizes,
+                                const void* data, size_t nbytes, char* err,
+                                size_t err_cap) {
+  if (m == NULL)
+    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "method is NULL");
+  if (index >= m->p->num_inputs)
+    return ddk_rt_fail(err, err_cap, DDK_OUT_OF_RANGE,
+                       "input %u out of range: the program has %u input(s)",
+                       index, m->p->num_inputs);
+  uint32_t v = m->p->inputs[index];
+  const ddk_value_desc* d = &m->p->values[v];
+  ddk_tensor* t = &m->values[v];
+  if (dtype != d->tensor.dtype)
+    return ddk_rt_fail(err, err_cap, DDK_DTYPE_MISMATCH,
+                       "input %u ('%s'): expected dtype %s, got %s", index,
+                       d->name, ddk_dtype_name(d->tensor.dtype),
+                       ddk_dtype_name(dtype));
+  if (rank != d->tensor.rank || (rank > 0 && sizes == NULL))
+    return ddk_rt_fail(err, err_cap, DDK_SHAPE_MISMATCH,
+                       "input %u ('%s'): expected rank %u, got %u", index,
+                       d->name, d->tensor.rank, rank);
+  for (uint32_t i = 0; i < rank; ++i) {
+    bool dyn = (d->dynamic_mask >> i) & 1u;
+    int64_t bound = d->tensor.sizes[i];
+    if (sizes[i] < 0 || (dyn ? sizes[i] > bound : sizes[i] != bound))
+      return ddk_rt_fail(
+          err, err_cap, DDK_SHAPE_MISMATCH,
+          "input %u ('%s'): dim %u is %lld but the program declares %s%lld",
+          index, d->name, i, (long long)sizes[i], dyn ? "at most " : "",
+          (long long)bound);
+  }
+  size_t need = ddk_dtype_size(dtype);
+  for (uint32_t i = 0; i < rank; ++i) need *= (size_t)sizes[i];
+  if (nbytes != need || (need > 0 && data == NULL))
+    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
+                       "input %u ('%s'): %zu bytes given, %zu expected",
+                       index, d->name, nbytes, need);
+  for (uint32_t i = 0; i < rank; ++i) t->sizes[i] = sizes[i];
+  set_strides(t);
+  if (need > 0) memcpy(t->data, data, need);
+  return DDK_OK;
+}
+
+ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
+  if (m == NULL)
+    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "method is NULL");
+  const ddk_program* p = m->p;
+  ddk_kernel_ctx ctx = {m->values, err, err_cap};
+  m->num_events = 0;
+  for (uint32_t i = 0; i < p->num_instructions; ++i) {
+    ddk_instruction in = p->instructions[i];
+    uint64_t t0 = m->profile ? ddk_rt_now_ns() : 0;
+    ddk_status st;
+    if (in.kind == DDK_INSTR_KERNEL) {
+      const ddk_node_view* n = &p->nodes[in.index];
+      if (m->dynamic) {
+        st = infer_and_check(m, in.index, err, err_cap);
+        if (st != DDK_OK) return st;
+      }
+      st = m->kernels[i](&ctx, n);
+      if (st != DDK_OK) {
+        /* prefix the node index, keeping the kernel's message */
+        char kmsg[512];
+        snprintf(kmsg, sizeof kmsg, "%s", err && err_cap ? err : "");
+        return ddk_rt_fail(err, err_cap, st, "node %u ('%s'): %s", in.index,
+                           n->debug_name, kmsg);
+      }
+    } else {
+      const ddk_program_delegate* d = &p->delegates[in.index];
+      method_delegate* md = &m->delegates[in.index];
+      if (m->dynamic)
+        for (uint32_t k = 0; k < d->num_outputs; ++k) {
+          ddk_tensor* t = md->outputs[k];
+          *t = p->values[d->outputs[k]].tensor;
+          t->header = (ddk_struct_header)DDK_STRUCT_HEADER_INIT(ddk_tensor);
+          t->data = m->arena + m->offsets[d->outputs[k]];
+          t->capacity = m->sizes[d->outputs[k]];
+          set_strides(t);
+        }
+      char berr[512] = "";
+      st = md->vt->execute(md->handle, md->inputs, d->num_inputs, md->outputs,
+                           d->num_outputs, berr, sizeof berr);
+      if (st != DDK_OK)
+        return ddk_rt_fail(err, err_cap, st,
+                           "delegate %u (backend '%s'): execute failed: %s (%s)",
+                           in.index, d->backend_id,
+                           berr[0] ? berr : "no message", ddk_status_name(st));
+    }
+    if (m->profile) {
+      ddk_method_event* e = &m->events[m->num_events++];
+      e->instruction = i;
+      if (in.kind == DDK_INSTR_KERNEL) {
+        e->node_index = in.index;
+        e->backend = "portable";
+        e->name = p->nodes[in.index].op_name;
+      } else {
+        const ddk_program_delegate* d = &p->delegates[in.index];
+        e->node_index = d->num_nodes ? d->nodes[0] : DDK_NO_VALUE;
+        e->backend = d->backend_id;
+        e->name = "delegate";
+      }
+      e->start_ns = t0;
+      e->end_ns = ddk_rt_now_ns();
+    }
+  }
+  return DDK_OK;
+}
+
+const ddk_tensor* ddk_method_output(const ddk_method* m, uint32_t index) {
+  if (m == NULL || index >= m->p->num_outputs) return NULL;
+  return &m->values[m->p->outputs[index]];
+}
+
+size_t ddk_method_arena_size(const ddk_method* m) {
+  return m ? m->arena_size : 0;
+}
+
+size_t ddk_method_unplanned_size(const ddk_method* m) {
+  return m ? m->unplanned_size : 0;
+}
+
+uint32_t ddk_method_events(const ddk_method* m,
+                           const ddk_method_event** out_events) {
+  if (m == NULL) return 0;
+  if (out_events) *out_events = m->events;
+  return m->num_events;
+}
