@@ -4,7 +4,7 @@
 The table is the ONE hand-edited source of operator facts. This script
 validates it and writes:
 
-  ir_ops/generated/ddk_op_ids.h              enum of stable op ids
+  delegate_api/include/ddk/op_ids.h          enum of stable op ids (part of the ABI)
   ir_ops/generated/ddk_op_table.c            ddk_op_table[] + lookup functions
   reference_runtime/kernels/kernel_registry.gen.c   op id -> portable kernel
   python/ddk/ops_meta.py                     the same metadata for Python
@@ -304,7 +304,9 @@ def c_bool(value):
 def gen_ids_h(ops):
     out = ["/* %s */" % BANNER,
            "#ifndef DDK_OP_IDS_H_", "#define DDK_OP_IDS_H_", "",
-           "/** Stable op ids. */", "enum ddk_op_id {"]
+           "/*", " * Stable op ids of the DDK op table: part of the backend ABI. A program",
+           " * stores them and a backend may switch on them; an id is never reused.",
+           " * Standalone: needs no other header.", " */", "", "/** Stable op ids. */", "enum ddk_op_id {"]
     for op in ops:
         out.append("  %s = %d, /**< %s */" % (enum_name(op["name"]), op["id"],
                                              op["name"]))
@@ -540,7 +542,7 @@ def gen_ops_md(ops):
 
 
 OUTPUTS = [
-    ("ir_ops/generated/ddk_op_ids.h", gen_ids_h),
+    ("delegate_api/include/ddk/op_ids.h", gen_ids_h),
     ("ir_ops/generated/ddk_op_table.c", gen_table_c),
     ("reference_runtime/kernels/kernel_registry.gen.c", gen_registry_c),
     ("python/ddk/ops_meta.py", gen_ops_meta_py),

@@ -64,13 +64,13 @@ def test_check_mode_reports_a_stale_file(tmp_path, monkeypatch):
     assert gen_ops.main(["--check"]) == 1  # nothing generated yet
     assert gen_ops.main([]) == 0
     assert gen_ops.main(["--check"]) == 0
-    ids = tmp_path / "ir_ops" / "generated" / "ddk_op_ids.h"
+    ids = tmp_path / "delegate_api" / "include" / "ddk" / "op_ids.h"
     ids.write_text(ids.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert gen_ops.main(["--check"]) == 1
 
 
 def test_ids_header_keeps_the_fixed_ids(ops):
-    text = open(os.path.join(ROOT, "ir_ops", "generated", "ddk_op_ids.h"),
+    text = open(os.path.join(ROOT, "delegate_api", "include", "ddk", "op_ids.h"),
                 encoding="utf-8").read()
     found = dict((n, int(v)) for n, v in re.findall(r"(DDK_OP_\w+) = (\d+)", text))
     assert found.pop("DDK_OP_COUNT") == 220

@@ -25,20 +25,12 @@
  *   makes that lifecycle function fail with DDK_BACKEND_FAILURE.
  */
 #include <ddk/delegate_api.h>
+#include <ddk/op_ids.h>
 #include <math.h>
 #include <string.h>
 
-/* Op ids from the DDK op table (ir_ops/op_table.tsv). Ids are stable, so
- * a backend may hard-code the ones it supports; it can also match on
- * node->op_name. */
-enum {
-  OP_ADD_TENSOR = 20,
-  OP_MUL_TENSOR = 124,
-  OP_RELU = 147,
-  OP_SIGMOID = 163,
-  OP_SUB_TENSOR = 175,
-  OP_TANH = 183,
-};
+/* Op ids are stable (ddk/op_ids.h, generated from the op table), so a
+ * backend may switch on them; node->op_name carries the name as well. */
 
 enum { OPC_ADD = 1, OPC_SUB, OPC_MUL, OPC_RELU, OPC_SIGMOID, OPC_TANH };
 enum { SLOT_INPUT = 0, SLOT_OUTPUT = 1, SLOT_SCRATCH = 2, SLOT_CONSTANT = 3 };
@@ -84,12 +76,12 @@ static ddk_status fail_injected(char* err, size_t err_cap, const char* where) {
 
 static int opcode_of(uint32_t op_id) {
   switch (op_id) {
-    case OP_ADD_TENSOR: return OPC_ADD;
-    case OP_SUB_TENSOR: return OPC_SUB;
-    case OP_MUL_TENSOR: return OPC_MUL;
-    case OP_RELU: return OPC_RELU;
-    case OP_SIGMOID: return OPC_SIGMOID;
-    case OP_TANH: return OPC_TANH;
+    case DDK_OP_ATEN_ADD_TENSOR: return OPC_ADD;
+    case DDK_OP_ATEN_SUB_TENSOR: return OPC_SUB;
+    case DDK_OP_ATEN_MUL_TENSOR: return OPC_MUL;
+    case DDK_OP_ATEN_RELU: return OPC_RELU;
+    case DDK_OP_ATEN_SIGMOID: return OPC_SIGMOID;
+    case DDK_OP_ATEN_TANH: return OPC_TANH;
     default: return 0;
   }
 }

@@ -3,7 +3,7 @@
  * inference.
  *
  * Every fact here comes from ONE hand-edited file, ir_ops/op_table.tsv,
- * through ir_ops/gen_ops.py, which writes ir_ops/generated/ddk_op_ids.h
+ * through ir_ops/gen_ops.py, which writes delegate_api/include/ddk/op_ids.h
  * (the enum) and ir_ops/generated/ddk_op_table.c (the metadata). Do not
  * edit the generated files.
  *
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "ddk/delegate_api.h"
-#include "ddk_op_ids.h" /* generated: enum { DDK_OP_<NAME> = id, ..., DDK_OP_COUNT } */
+#include "ddk/op_ids.h" /* generated: enum { DDK_OP_<NAME> = id, ..., DDK_OP_COUNT } */
 
 #ifdef __cplusplus
 extern "C" {

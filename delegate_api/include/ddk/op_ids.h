@@ -2,6 +2,12 @@
 #ifndef DDK_OP_IDS_H_
 #define DDK_OP_IDS_H_
 
+/*
+ * Stable op ids of the DDK op table: part of the backend ABI. A program
+ * stores them and a backend may switch on them; an id is never reused.
+ * Standalone: needs no other header.
+ */
+
 /** Stable op ids. */
 enum ddk_op_id {
   DDK_OP_ATEN_ADAPTIVE_AVG_POOL2D = 0, /**< aten::_adaptive_avg_pool2d */
