@@ -160,7 +160,7 @@ static ddk_status admit(ddk_runtime* rt, const ddk_backend* vt,
     if (st != DDK_OK) {
       slot->info.available = false;
       snprintf(slot->info.detail, sizeof slot->info.detail,
-               "query failed: %s (%s)", ddk_status_name(st), qerr);
+               "query failed: %s (%.200s)", ddk_status_name(st), qerr);
     }
   }
   rt->num_backends++;

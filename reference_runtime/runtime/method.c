@@ -33,6 +33,7 @@ struct ddk_method {
   size_t num_ptrs;
   ddk_kernel_fn* kernels; /* per instruction, NULL for delegates */
   bool profile;
+  uint8_t* input_set; /* per program input: set since create */
   ddk_method_event* events;
   uint32_t num_events;
 };
@@ -54,6 +55,7 @@ static void method_free(ddk_method* m) {
     for (uint32_t i = p->num_delegates; i-- > 0;)
       if (m->delegates[i].handle != NULL)
         m->delegates[i].vt->destroy(m->delegates[i].handle);
+  ddk_rt_free(a, m->input_set, p->num_inputs + 1u);
   ddk_rt_free(a, m->events, sizeof(ddk_method_event) * (p->num_instructions + 1));
   ddk_rt_free(a, m->kernels, sizeof(ddk_kernel_fn) * (p->num_instructions + 1));
   ddk_rt_free(a, m->in_ptrs, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
@@ -116,12 +118,13 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p,
   m->delegates = ddk_rt_alloc(a, sizeof(method_delegate) * (p->num_delegates + 1));
   m->kernels = ddk_rt_alloc(a, sizeof(ddk_kernel_fn) * (p->num_instructions + 1));
   m->events = ddk_rt_alloc(a, sizeof(ddk_method_event) * (p->num_instructions + 1));
+  m->input_set = ddk_rt_alloc(a, p->num_inputs + 1u);
   for (uint32_t i = 0; i < p->num_delegates; ++i)
     m->num_ptrs += p->delegates[i].num_inputs + p->delegates[i].num_outputs;
   m->in_ptrs = ddk_rt_alloc(a, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
   m->out_ptrs = ddk_rt_alloc(a, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
   if (!m->values || !m->offsets || !m->sizes || !m->delegates || !m->kernels ||
-      !m->events || !m->in_ptrs || !m->out_ptrs) {
+      !m->events || !m->input_set || !m->in_ptrs || !m->out_ptrs) {
     st = ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY, "method: out of memory");
     goto fail;
   }
@@ -247,7 +250,10 @@ ddk_status ddk_method_set_input(ddk_method* m, uint32_t index, ddk_dtype dtype,
                        "input %u ('%s'): expected dtype %s, got %s", index,
                        d->name, ddk_dtype_name(d->tensor.dtype),
                        ddk_dtype_name(dtype));
-  if (rank != d->tensor.rank || (rank > 0 && sizes == NULL))
+  if (rank > 0 && sizes == NULL)
+    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
+                       "input %u ('%s'): sizes is NULL", index, d->name);
+  if (rank != d->tensor.rank)
     return ddk_rt_fail(err, err_cap, DDK_SHAPE_MISMATCH,
                        "input %u ('%s'): expected rank %u, got %u", index,
                        d->name, d->tensor.rank, rank);
@@ -263,13 +269,17 @@ ddk_status ddk_method_set_input(ddk_method* m, uint32_t index, ddk_dtype dtype,
   }
   size_t need = ddk_dtype_size(dtype);
   for (uint32_t i = 0; i < rank; ++i) need *= (size_t)sizes[i];
-  if (nbytes != need || (need > 0 && data == NULL))
+  if (need > 0 && data == NULL)
+    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
+                       "input %u ('%s'): data is NULL", index, d->name);
+  if (nbytes != need)
     return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
                        "input %u ('%s'): %zu bytes given, %zu expected",
                        index, d->name, nbytes, need);
   for (uint32_t i = 0; i < rank; ++i) t->sizes[i] = sizes[i];
   set_strides(t);
   if (need > 0) memcpy(t->data, data, need);
+  m->input_set[index] = 1;
   return DDK_OK;
 }
 
@@ -279,6 +289,12 @@ ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
   const ddk_program* p = m->p;
   ddk_kernel_ctx ctx = {m->values, err, err_cap};
   m->num_events = 0;
+  for (uint32_t i = 0; i < p->num_inputs; ++i)
+    if (!m->input_set[i])
+      return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
+                         "input %u ('%s') was never set: call "
+                         "ddk_method_set_input before execute",
+                         i, p->values[p->inputs[i]].name);
   for (uint32_t i = 0; i < p->num_instructions; ++i) {
     ddk_instruction in = p->instructions[i];
     uint64_t t0 = m->profile ? ddk_rt_now_ns() : 0;

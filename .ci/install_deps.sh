@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the DDK needs and is missing, and says what it installs.
+# Debian packages via apt-get (as root), Python packages via pip.
+# Usage: install_deps.sh [test|certify]
+set -euo pipefail
+
+DEB_PKGS=(cmake make gcc g++ clang libclang-rt-14-dev pkg-config libbenchmark-dev)
+PY_PKGS=(numpy pytest torch)
+
+missing_deb=()
+for p in "${DEB_PKGS[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing_deb+=("$p")
+done
+if ((${#missing_deb[@]})); then
+  echo "[deps] installing Debian packages: ${missing_deb[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_deb[@]}"
+else
+  echo "[deps] Debian packages present: ${DEB_PKGS[*]}"
+fi
+
+PY=${PYTHON:-python3}
+missing_py=()
+for p in "${PY_PKGS[@]}"; do
+  "$PY" -c "import $p" >/dev/null 2>&1 || missing_py+=("$p")
+done
+if ((${#missing_py[@]})); then
+  echo "[deps] installing Python packages with $PY -m pip: ${missing_py[*]} (torch is large: this takes a while once)"
+  "$PY" -m pip install -q "${missing_py[@]}"
+else
+  echo "[deps] Python packages present: ${PY_PKGS[*]}"
+fi

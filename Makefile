@@ -1,0 +1,61 @@
+# The DDK's two commands:
+#   make certify   build everything, lower and run the example programs on
+#                  the sample delegates, print a summary, write build/reports/
+#   make test      every test: C unit tests under ASan+UBSan, the op-table
+#                  regeneration check, the Python suites, a bounded fuzz run
+# Both install missing dependencies first (.ci/install_deps.sh says what).
+
+PYTHON    ?= python3
+JOBS      ?= $(shell nproc)
+BUILD     ?= build
+ASAN      ?= build-asan
+FUZZ      ?= build-fuzz
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build build-asan build-fuzz test test-c test-py test-fuzz \
+        check-generated certify examples clean
+
+all: build
+
+deps:
+	@.ci/install_deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DDDK_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN) -j$(JOBS)
+
+build-fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug \
+	  -DDDK_BUILD_FUZZ=ON -DDDK_BUILD_TESTS=OFF >/dev/null
+	cmake --build $(FUZZ) -j$(JOBS) --target program_reader_fuzz
+
+check-generated:
+	$(PYTHON) ir_ops/gen_ops.py --check
+
+test-c: build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ctest --test-dir $(ASAN) --output-on-failure
+
+test-py: build build-asan
+	DDK_BUILD_DIR=$(abspath $(BUILD)) DDK_ASAN_BUILD_DIR=$(abspath $(ASAN)) \
+	  $(PYTHON) -m pytest -q ir_ops python reference_runtime sample_delegates
+
+test-fuzz: build-fuzz
+	mkdir -p $(FUZZ)/corpus && cp fuzz/corpus/program_reader/* $(FUZZ)/corpus/
+	$(FUZZ)/fuzz/program_reader_fuzz -max_total_time=$(FUZZ_SECONDS) \
+	  -print_final_stats=1 $(FUZZ)/corpus
+
+test: check-generated test-c test-py test-fuzz
+
+examples: build
+	$(PYTHON) python/ddk/examples.py --out $(BUILD)/examples
+
+certify: build examples
+	DDK_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) python/ddk/certify.py \
+	  --build-dir $(BUILD) --examples $(BUILD)/examples --report-dir $(BUILD)/reports
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)
