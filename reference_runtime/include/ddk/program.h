@@ -86,9 +86,10 @@ ddk_status ddk_program_load_file(const char* path,
                                  size_t err_cap);
 
 /**
- * Loads and verifies a program from bytes. When `copy` is false the bytes
- * must outlive the program (constants point into them) and be 8-byte
- * aligned; when true they are copied into an aligned allocation.
+ * Loads and verifies a program from bytes. When `copy` is false and the
+ * bytes are 64-byte aligned, they must outlive the program (constants
+ * point into them); otherwise (copy true, or a misaligned buffer) they are
+ * copied into an aligned allocation, so constants are always aligned.
  */
 ddk_status ddk_program_load_buffer(const void* data, size_t size, bool copy,
                                    const ddk_allocator* allocator,
