@@ -348,6 +348,10 @@ static void test_lifecycle_failures(void) {
               "init failure reported: %d %s", st, err);
       } else {
         CHECK(st == DDK_OK, "method: %s", err);
+        float x[32] = {0};
+        int64_t sizes[2] = {4, 8};
+        ddk_method_set_input(m, 0, DDK_DTYPE_FLOAT32, 2, sizes, x, sizeof x, err, sizeof err);
+        ddk_method_set_input(m, 1, DDK_DTYPE_FLOAT32, 2, sizes, x, sizeof x, err, sizeof err);
         st = ddk_method_execute(m, err, sizeof err);
         CHECK(st == DDK_BACKEND_FAILURE && strstr(err, "execute failed"),
               "execute failure reported: %d %s", st, err);
