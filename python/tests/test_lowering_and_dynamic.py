@@ -1,0 +1,73 @@
+"""Lowering refuses what nothing can run; programs with dynamic dims run at
+sizes below their bounds and refuse sizes above them."""
+import subprocess
+
+import numpy as np
+import pytest
+
+import ddk
+from ddk.program import Program, TensorSpec
+
+
+def build_dynamic(w):
+    p = Program()
+    x = p.add_input("float32", [8, 16], name="x", dynamic={0: 8})
+    wc = p.add_constant(w, name="w")
+    y = p.add_value(TensorSpec("float32", [8, 4], dynamic=[0]), name="y")
+    p.add_node("aten::mm", [x, wc], outputs=[y], name="mm")
+    z = p.add_value(TensorSpec("float32", [8, 4], dynamic=[0]), name="z")
+    p.add_node("aten::relu", [y], outputs=[z], name="relu")
+    p.add_output(z)
+    return p.to_bytes()
+
+
+@pytest.mark.parametrize("batch", [1, 3, 8])
+def test_dynamic_batch_runs_below_bound(libddk, batch):
+    rng = np.random.default_rng(batch)
+    w = rng.standard_normal((16, 4)).astype(np.float32)
+    x = rng.standard_normal((batch, 16)).astype(np.float32)
+    (out,) = ddk.run(build_dynamic(w), [x])
+    assert out.shape == (batch, 4)
+    np.testing.assert_allclose(out, np.maximum(x @ w, 0), rtol=1e-5, atol=1e-5)
+
+
+def test_dynamic_batch_above_bound_is_refused(libddk):
+    w = np.ones((16, 4), np.float32)
+    with pytest.raises(ddk.DDKError) as e:
+        ddk.run(build_dynamic(w), [np.ones((9, 16), np.float32)])
+    assert e.value.name == "SHAPE_MISMATCH"
+    assert "at most 8" in e.value.message
+
+
+def test_template_does_not_claim_dynamic_values(libddk, template_plugin):
+    w = np.ones((16, 4), np.float32)
+    with ddk.Runtime() as rt:
+        name = rt.add_backend(template_plugin)
+        low = rt.lower(build_dynamic(w), [name])
+        assert low.num_delegates == 0
+
+
+def program_with_abs():
+    p = Program()
+    x = p.add_input("float32", [2, 3], name="x")
+    y = p.add_value(TensorSpec("float32", [2, 3]), name="y")
+    p.add_node("aten::abs", [x], outputs=[y], name="my_abs")
+    p.add_output(y)
+    return p.to_bytes()
+
+
+def test_lowering_refuses_op_without_kernel_or_claimant(libddk):
+    with ddk.Runtime() as rt:
+        with pytest.raises(ddk.DDKError) as e:
+            rt.lower(program_with_abs(), [])
+    assert e.value.name == "UNSUPPORTED_OP"
+    assert "aten::abs" in e.value.message and "my_abs" in e.value.message
+
+
+def test_cli_run_refuses_op_without_kernel(ddk_cli, tmp_path):
+    prog = tmp_path / "abs.ddk"
+    prog.write_bytes(program_with_abs())
+    r = subprocess.run([str(ddk_cli), "run", str(prog)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2, r.stderr
+    assert "aten::abs" in r.stderr and "no portable kernel" in r.stderr
