@@ -9,20 +9,8 @@
 #include <string.h>
 
 #include "ddk/ops.h"
+#include "ddk_test.h"
 
-static int g_pass, g_fail;
-
-#define CHECK(cond, ...)                          \
-  do {                                            \
-    if (cond) {                                   \
-      ++g_pass;                                   \
-    } else {                                      \
-      ++g_fail;                                   \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      printf(__VA_ARGS__);                        \
-      printf("\n");                               \
-    }                                             \
-  } while (0)
 
 #define D(x) DDK_DTYPE_##x
 
@@ -556,6 +544,5 @@ int main(void) {
   test_matmul();
   test_conv_pool();
   test_reduction_movement();
-  printf("%d passed, %d failed\n", g_pass, g_fail);
-  return g_fail == 0 ? 0 : 1;
+  return ddk_test_finish();
 }

@@ -578,13 +578,44 @@ def _options_arg(options: Mapping[str, Any] | None):
 # --------------------------------------------------------------------------
 
 
-class LoadedProgram:
+class _OwnedHandle:
+    """A C object Python owns: close() first closes the methods that use it,
+    then calls the C destroy function named by `_destroy`. Idempotent; also
+    runs from __del__ and at the end of a `with` block."""
+
+    _destroy = ""
+
+    def close(self) -> None:
+        ptr = getattr(self, "_ptr", None)
+        if not ptr:
+            return
+        for m in list(getattr(self, "_methods", ())):
+            m.close()
+        self._ptr = None
+        getattr(self._lib, self._destroy)(ptr)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class LoadedProgram(_OwnedHandle):
     """A verified program owned by the runtime (ddk_program*).
 
     Create with :meth:`from_bytes` / :meth:`from_file` (or
     :func:`load_program`), or get one from :meth:`Runtime.lower`. The
     structure's counts and tables are exposed read-only.
     """
+
+    _destroy = "ddk_program_destroy"
 
     def __init__(self, _ptr, _lib_ref: ctypes.CDLL, _owner: Any = None):
         # Use the classmethods; this takes ownership of a ddk_program*.
@@ -621,28 +652,6 @@ class LoadedProgram:
         _check(st, err, "ddk_program_load_file")
         return cls(out, lib)
 
-    # -- lifetime --------------------------------------------------------
-    def close(self) -> None:
-        """Destroys the program (and any method still using it). Idempotent."""
-        ptr = getattr(self, "_ptr", None)
-        if not ptr:
-            return
-        for m in list(getattr(self, "_methods", ())):
-            m.close()
-        self._ptr = None
-        self._lib.ddk_program_destroy(ptr)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self) -> "LoadedProgram":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     @property
     def closed(self) -> bool:
@@ -823,12 +832,14 @@ def load_program(program: "LoadedProgram | bytes | bytearray | str | os.PathLike
 # --------------------------------------------------------------------------
 
 
-class Runtime:
+class Runtime(_OwnedHandle):
     """A ddk_runtime: the registry of backends and the services lent to them.
 
     Use as a context manager, or call :meth:`close`. Methods created from
     it are closed first when it closes (the C API requires it).
     """
+
+    _destroy = "ddk_runtime_destroy"
 
     def __init__(self):
         self._lib = load_library()
@@ -840,27 +851,6 @@ class Runtime:
         _check(st, err, "ddk_runtime_create")
         self._ptr = out
 
-    def close(self) -> None:
-        """Destroys the runtime (closing its methods first). Idempotent."""
-        ptr = getattr(self, "_ptr", None)
-        if not ptr:
-            return
-        for m in list(getattr(self, "_methods", ())):
-            m.close()
-        self._ptr = None
-        self._lib.ddk_runtime_destroy(ptr)
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self) -> "Runtime":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def _handle(self):
         if not self._ptr:

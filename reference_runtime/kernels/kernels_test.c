@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ddk_kernel.h"
+#include "ddk_test.h"
 
 /* The kernels under test (normally reached through ddk_kernel_lookup). */
 #define KERNELS(X)                                                                            \
@@ -22,19 +23,6 @@
 KERNELS(DECLARE)
 #undef DECLARE
 
-static int g_pass, g_fail;
-
-#define CHECK(cond, ...)                          \
-  do {                                            \
-    if (cond) {                                   \
-      ++g_pass;                                   \
-    } else {                                      \
-      ++g_fail;                                   \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      printf(__VA_ARGS__);                        \
-      printf("\n");                               \
-    }                                             \
-  } while (0)
 
 /* ------------------------------------------------------------------------ */
 /* Fixture: a value table and an arena for tensor data                      */
@@ -840,6 +828,5 @@ int main(void) {
   test_pooling();
   test_softmax_mean();
   test_data_movement();
-  printf("%d passed, %d failed\n", g_pass, g_fail);
-  return g_fail == 0 ? 0 : 1;
+  return ddk_test_finish();
 }

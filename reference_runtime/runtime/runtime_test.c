@@ -12,20 +12,8 @@
 #include "ddk/ops.h"
 #include "ddk/program.h"
 #include "ddk/runtime.h"
+#include "ddk_test.h"
 
-static int g_passed, g_failed;
-
-#define CHECK(cond, ...)                                  \
-  do {                                                    \
-    if (cond) {                                           \
-      g_passed++;                                         \
-    } else {                                              \
-      g_failed++;                                         \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                       \
-      fprintf(stderr, "\n");                              \
-    }                                                     \
-  } while (0)
 
 /* ---- a counting allocator ---------------------------------------------- */
 
@@ -464,6 +452,5 @@ int main(void) {
   test_lifecycle_failures();
   test_out_of_memory();
   test_set_input_errors();
-  printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed == 0 ? 0 : 1;
+  return ddk_test_finish();
 }
