@@ -5,7 +5,8 @@
 set -euo pipefail
 
 DEB_PKGS=(cmake make gcc g++ clang libclang-rt-14-dev pkg-config libbenchmark-dev)
-PY_PKGS=(numpy pytest torch)
+# pip name[:import name]
+PY_PKGS=(numpy pytest pytest-xdist:xdist torch)
 
 missing_deb=()
 for p in "${DEB_PKGS[@]}"; do
@@ -23,7 +24,7 @@ fi
 PY=${PYTHON:-python3}
 missing_py=()
 for p in "${PY_PKGS[@]}"; do
-  "$PY" -c "import $p" >/dev/null 2>&1 || missing_py+=("$p")
+  "$PY" -c "import ${p#*:}" >/dev/null 2>&1 || missing_py+=("${p%%:*}")
 done
 if ((${#missing_py[@]})); then
   echo "[deps] installing Python packages with $PY -m pip: ${missing_py[*]} (torch is large: this takes a while once)"

@@ -1,7 +1,7 @@
 /*
  * ddk_main.c — the `ddk` command line.
  *
- *   ddk ops [--json]
+ *   ddk ops [--json] [--golden RESULTS.tsv]   (default <exe dir>/reports/golden.tsv)
  *   ddk backends [--json] [--backend NAME_OR_PATH ...]
  *   ddk inspect PROGRAM [--json] [--backend NAME_OR_PATH ...]
  *   ddk run PROGRAM [--input FILE.npy ...] [--output-dir DIR]
@@ -39,6 +39,7 @@ typedef struct cli_args {
   const char* inputs[MAX_LIST];
   uint32_t num_inputs;
   bool json;
+  const char* golden; /* golden-tier results (golden.tsv) */
   uint64_t seed;
   long iterations;
 } cli_args;
@@ -71,7 +72,7 @@ static int usage(const char* msg) {
   if (msg) fprintf(stderr, "ddk: %s\n", msg);
   fprintf(stderr,
           "usage:\n"
-          "  ddk ops [--json]\n"
+          "  ddk ops [--json] [--golden RESULTS.tsv]\n"
           "  ddk backends [--json] [--backend NAME_OR_PATH ...]\n"
           "  ddk inspect PROGRAM [--json] [--backend NAME_OR_PATH ...]\n"
           "  ddk run PROGRAM [--input FILE.npy ...] [--output-dir DIR]\n"
@@ -103,6 +104,10 @@ static int parse_args(int argc, char** argv, cli_args* a) {
     } else if (strcmp(s, "-o") == 0 || strcmp(s, "--output") == 0) {
       if (next == NULL) return usage("-o needs a path");
       a->output = next;
+      ++i;
+    } else if (strcmp(s, "--golden") == 0) {
+      if (next == NULL) return usage("--golden needs a path");
+      a->golden = next;
       ++i;
     } else if (strcmp(s, "--output-dir") == 0) {
       if (next == NULL) return usage("--output-dir needs a path");
@@ -192,40 +197,113 @@ static void print_dtypes(FILE* f, uint32_t mask, bool json) {
 #undef DDK_X_
 }
 
+/* Golden-tier outcomes per op: dtype bits that passed / failed. */
+typedef struct golden_results {
+  uint32_t passed[DDK_OP_COUNT];
+  uint32_t failed[DDK_OP_COUNT];
+  bool loaded;
+} golden_results;
+
+static int dtype_by_name(const char* name) {
+#define DDK_X_(n, value, size, str) \
+  if (strcmp(name, str) == 0) return value;
+  DDK_FOR_EACH_DTYPE(DDK_X_)
+#undef DDK_X_
+  return -1;
+}
+
+/* Reads "op TAB dtype TAB outcome" lines (written by the golden tier's
+ * conftest.py next to golden.json). A missing file is not an error. */
+static void load_golden(const char* path, golden_results* g) {
+  memset(g, 0, sizeof *g);
+  FILE* f = fopen(path, "r");
+  if (f == NULL) return;
+  g->loaded = true;
+  char line[512];
+  while (fgets(line, sizeof line, f) != NULL) {
+    char* dt = strchr(line, '\t');
+    char* outcome = dt ? strchr(dt + 1, '\t') : NULL;
+    if (outcome == NULL) continue;
+    *dt++ = '\0';
+    *outcome++ = '\0';
+    outcome[strcspn(outcome, "\r\n")] = '\0';
+    const ddk_op_info* op = ddk_op_find(line);
+    int d = dtype_by_name(dt);
+    if (op == NULL || d < 0) continue;
+    if (strcmp(outcome, "passed") == 0) g->passed[op->id] |= 1u << d;
+    else if (strcmp(outcome, "failed") == 0) g->failed[op->id] |= 1u << d;
+  }
+  fclose(f);
+}
+
+/* <directory of this executable>/reports/golden.tsv, the default. */
+static const char* default_golden_path(char* buf, size_t cap) {
+  ssize_t n = readlink("/proc/self/exe", buf, cap - 32);
+  if (n <= 0) return "build/reports/golden.tsv";
+  buf[n] = '\0';
+  char* slash = strrchr(buf, '/');
+  if (slash == NULL) return "build/reports/golden.tsv";
+  snprintf(slash, cap - (size_t)(slash - buf), "/reports/golden.tsv");
+  return buf;
+}
+
 static int cmd_ops(const cli_args* a) {
   uint32_t n = ddk_op_count();
   static const char* const tol[] = {"exact", "ulp", "accumulate",
                                     "statistical", "quant"};
+  char pathbuf[4096];
+  const char* gpath = a->golden ? a->golden : default_golden_path(pathbuf, sizeof pathbuf);
+  static golden_results g;
+  load_golden(gpath, &g);
   if (a->json) {
-    printf("{\"op_table_hash\": \"%016llx\", \"ops\": [\n",
+    printf("{\"op_table_hash\": \"%016llx\", \"golden_results\": ",
            (unsigned long long)ddk_op_table_hash());
+    if (g.loaded) json_string(stdout, gpath);
+    else printf("null");
+    printf(", \"ops\": [\n");
     for (uint32_t i = 0; i < n; ++i) {
       const ddk_op_info* op = ddk_op_get(i);
       printf("  {\"id\": %u, \"name\": ", op->id);
       json_string(stdout, op->name);
       printf(", \"category\": ");
       json_string(stdout, op->category);
-      printf(", \"portable_kernel\": %s, \"tolerance\": \"%s\", \"dtypes\": [",
+      printf(", \"portable_kernel\": %s, \"tolerance\": \"%s\", \"ulp\": %u, \"dtypes\": [",
              op->has_portable_kernel ? "true" : "false",
-             op->tolerance < 5 ? tol[op->tolerance] : "?");
+             op->tolerance < 5 ? tol[op->tolerance] : "?", (unsigned)op->ulp);
       print_dtypes(stdout, op->dtype_mask, true);
+      printf("], \"kernel_dtypes\": [");
+      print_dtypes(stdout, op->has_portable_kernel ? op->dtype_mask : 0, true);
+      printf("], \"golden_passed\": [");
+      print_dtypes(stdout, g.passed[i], true);
+      printf("], \"golden_failed\": [");
+      print_dtypes(stdout, g.failed[i], true);
+      printf("], \"known_deviations\": [");
+      print_dtypes(stdout, op->deviation_mask, true);
       printf("]}%s\n", i + 1 < n ? "," : "");
     }
     printf("]}\n");
     return 0;
   }
-  uint32_t with_kernel = 0;
-  printf("%-4s %-48s %-24s %-7s %s\n", "id", "op", "category", "kernel",
+  uint32_t with_kernel = 0, all_passed = 0;
+  printf("%-4s %-48s %-24s %-7s %-7s %s\n", "id", "op", "category", "kernel", "golden",
          "dtypes");
   for (uint32_t i = 0; i < n; ++i) {
     const ddk_op_info* op = ddk_op_get(i);
     with_kernel += op->has_portable_kernel;
-    printf("%-4u %-48s %-24s %-7s ", op->id, op->name, op->category,
-           op->has_portable_kernel ? "yes" : "no");
+    const char* golden = !g.loaded                           ? "-"
+                         : g.failed[i] != 0                  ? "FAILED"
+                         : (g.passed[i] & op->dtype_mask) == op->dtype_mask ? "passed"
+                         : g.passed[i] != 0                  ? "partial"
+                                                             : "-";
+    all_passed += strcmp(golden, "passed") == 0;
+    printf("%-4u %-48s %-24s %-7s %-7s ", op->id, op->name, op->category,
+           op->has_portable_kernel ? "yes" : "no", golden);
     print_dtypes(stdout, op->dtype_mask, false);
     printf("\n");
   }
-  printf("%u ops, %u with a portable kernel\n", n, with_kernel);
+  printf("%u ops, %u with a portable kernel", n, with_kernel);
+  if (g.loaded) printf(", %u passing the golden tier for every dtype (%s)", all_passed, gpath);
+  printf("\n");
   return 0;
 }
 

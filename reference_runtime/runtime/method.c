@@ -163,6 +163,10 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p,
     ddk_instruction in = p->instructions[i];
     if (in.kind != DDK_INSTR_KERNEL) continue;
     m->kernels[i] = ddk_kernel_lookup(p->nodes[in.index].op_id);
+    /* a kernel that sets its outputs' sizes from the data makes every
+     * later shape depend on the run: re-infer at each execute */
+    const ddk_op_info* op = ddk_op_get(p->nodes[in.index].op_id);
+    if (op != NULL && (op->flags & DDK_OP_FLAG_DATA_DEPENDENT)) m->dynamic = true;
     if (m->kernels[i] == NULL) {
       st = ddk_rt_fail(err, err_cap, DDK_UNSUPPORTED_OP,
                        "node %u: %s has no portable kernel", in.index,

@@ -84,7 +84,22 @@ typedef struct ddk_op_info {
   uint8_t num_returns;      /**< number of returns (a Tensor[] counts 1) */
   const ddk_op_return* returns;
   bool has_portable_kernel; /**< the reference runtime has a kernel */
+  uint32_t flags;           /**< DDK_OP_FLAG_* bits */
+  uint32_t deviation_mask;  /**< bit (1u << ddk_dtype): a known deviation
+                                 from ATen, explained in docs/ops.md */
 } ddk_op_info;
+
+/** Output sizes depend on input values (nonzero, boolean index):
+ * inference writes an upper bound, the kernel writes the actual sizes
+ * (each no larger than the bound) into its output tensors. */
+#define DDK_OP_FLAG_DATA_DEPENDENT 0x1u
+/** Draws from the seeded generator (rand, randn, randperm, dropout). */
+#define DDK_OP_FLAG_RANDOM 0x2u
+/** Output values are unspecified (empty, empty_strided). */
+#define DDK_OP_FLAG_UNINITIALIZED 0x4u
+/** The result is tensor metadata (sym_size, sym_numel, ...), returned as a
+ * 0-d tensor (int64 for SymInt, bool for SymBool). */
+#define DDK_OP_FLAG_METADATA 0x8u
 
 /** The table, indexed by op id; DDK_OP_COUNT entries. */
 extern const ddk_op_info ddk_op_table[];

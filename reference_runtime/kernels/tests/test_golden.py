@@ -1,10 +1,17 @@
-"""Portable kernels against PyTorch: generates a golden file with
-gen_golden.py into a temporary directory and runs the compiled C driver
-golden_test on it (it must exit 0).
+"""The golden tier: every portable kernel against PyTorch.
 
-The driver is looked up in $DDK_BUILD_DIR, else <repo>/build-asan, else
-<repo>/build (where CMake puts the ctest executables). The test is skipped
-when PyTorch is missing or the driver has not been built.
+One test per (op, dtype) the op table lists for an op with a kernel, plus
+one per op for its dtype-independent cases ("none": mixed dtypes and calls
+ATen refuses). Each test builds that item's cases with PyTorch
+(golden/cases_*.py), writes a golden file, and runs the C driver
+golden_test on it: every case is run twice, once by calling the kernel
+directly with exactly-sized, guarded outputs, and once as a one-op program
+through the runtime (serialise, load, verify, plan, execute). Tolerances
+come from the op table (see docs/tolerances.md).
+
+The driver is looked up in $DDK_ASAN_BUILD_DIR, then $DDK_BUILD_DIR, else <repo>/build-asan, else
+<repo>/build. Results are collected into build/reports/golden.json (see
+conftest.py), which `ddk ops --json` reports.
 """
 
 from __future__ import annotations
@@ -18,11 +25,18 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "python"))
+
+from ddk.ops_meta import OPS  # noqa: E402
+
+SEED = int(os.environ.get("DDK_GOLDEN_SEED", "0"))
+ITEMS = [(op["name"], dt) for op in OPS if op["kernel"] for dt in list(op["dtypes"]) + ["none"]]
 
 
 def _driver() -> Path | None:
-    dirs = [os.environ["DDK_BUILD_DIR"]] if os.environ.get("DDK_BUILD_DIR") else [
-        REPO / "build-asan", REPO / "build"]
+    dirs = [os.environ[k] for k in ("DDK_ASAN_BUILD_DIR", "DDK_BUILD_DIR") if os.environ.get(k)]
+    dirs = dirs or [REPO / "build-asan", REPO / "build"]
     for d in dirs:
         for candidate in (Path(d) / "golden_test", Path(d) / "bin" / "golden_test"):
             if candidate.is_file() and os.access(candidate, os.X_OK):
@@ -30,17 +44,31 @@ def _driver() -> Path | None:
     return None
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_kernels_match_torch(tmp_path: Path, seed: int) -> None:
-    pytest.importorskip("torch")
+@pytest.mark.golden
+@pytest.mark.parametrize("op,dtype", ITEMS, ids=[f"{o}|{d}" for o, d in ITEMS])
+def test_golden(tmp_path: Path, op: str, dtype: str) -> None:
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
     exe = _driver()
     if exe is None:
         pytest.skip("golden_test is not built (set DDK_BUILD_DIR or build build-asan/ or build/)")
-    golden = tmp_path / f"golden_{seed}.bin"
-    gen = subprocess.run([sys.executable, str(HERE / "gen_golden.py"), "--out", str(golden),
-                          "--seed", str(seed)], capture_output=True, text=True, timeout=300)
-    assert gen.returncode == 0, gen.stdout + gen.stderr
+    import gen_golden
+    from golden import load_all
+    from golden.core import Gen
+
+    assert op in load_all(), f"{op} has a kernel but no golden cases (add them to golden/cases_*.py)"
+    g = Gen(gen_golden.item_seed(SEED, op, dtype))
+    gen_golden.fill(g, op, dtype)
+    if dtype != "none":
+        assert g.cases, f"no golden cases for {op} with {dtype}"
+    if not g.cases:
+        return
+    golden = tmp_path / "golden.bin"
+    g.write(golden)
     env = dict(os.environ, DDK_GOLDEN_FILE=str(golden))
     run = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 0, f"{exe} failed:\n{run.stdout[-20000:]}\n{run.stderr[-5000:]}"
-    assert " 0 failed" in run.stdout.strip().splitlines()[-1]
+    tail = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
+    assert run.returncode == 0 and " 0 failed" in tail, (
+        f"{exe} failed (reproduce: python3 {HERE / 'gen_golden.py'} --out /tmp/g.bin "
+        f"--op '{op}' --dtype {dtype} --seed {SEED}; DDK_GOLDEN_FILE=/tmp/g.bin {exe}):\n"
+        f"{run.stdout[-20000:]}\n{run.stderr[-5000:]}")
