@@ -37,6 +37,10 @@ typedef struct ddk_kernel_ctx {
   ddk_tensor* values; /**< one tensor per program value, by value index */
   char* err;          /**< message buffer (may be NULL when err_cap is 0) */
   size_t err_cap;
+  /** State of the seeded generator the random ops (DDK_OP_FLAG_RANDOM)
+   * draw from and advance; owned by the caller (a method keeps one per
+   * method, seeded by its "seed" option). NULL: random ops refuse. */
+  uint64_t* rng;
 } ddk_kernel_ctx;
 
 /** A portable kernel. */

@@ -392,7 +392,8 @@ static bool run_direct(golden_case* c, const ddk_op_info* info, ddk_kernel_fn fn
       memset(t->data, 0xA5, bytes + GUARD);
       t->capacity = bytes;
     }
-    ddk_kernel_ctx ctx = {c->values, err, sizeof err};
+    uint64_t rng = 0;
+    ddk_kernel_ctx ctx = {c->values, err, sizeof err, &rng};
     st = fn(&ctx, &node);
   }
   if (c->flags & CASE_REFUSED) {

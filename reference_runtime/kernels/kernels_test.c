@@ -115,7 +115,7 @@ static ddk_status run(fixture* f, uint32_t op_id, const char* name, ddk_kernel_f
     const ddk_tensor* t = &f->v[outs[i]];
     if ((size_t)ddk_tensor_numel(t) * ddk_dtype_size(t->dtype) > t->capacity) return DDK_INTERNAL;
   }
-  ddk_kernel_ctx ctx = {f->v, f->err, sizeof f->err};
+  ddk_kernel_ctx ctx = {f->v, f->err, sizeof f->err, NULL};
   return fn(&ctx, &node);
 }
 

@@ -33,6 +33,7 @@ struct ddk_method {
   size_t num_ptrs;
   ddk_kernel_fn* kernels; /* per instruction, NULL for delegates */
   bool profile;
+  uint64_t rng; /* the random ops' generator state ("seed" option) */
   uint8_t* input_set; /* per program input: set since create */
   ddk_method_event* events;
   uint32_t num_events;
@@ -111,6 +112,7 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p,
   m->rt = rt;
   m->p = p;
   m->profile = ddk_options_get_bool(options, "profile", false);
+  m->rng = (uint64_t)ddk_options_get_int(options, "seed", 0);
   uint32_t V = p->num_values;
   m->values = ddk_rt_alloc(a, sizeof(ddk_tensor) * (V + 1));
   m->offsets = ddk_rt_alloc(a, sizeof(size_t) * (V + 1));
@@ -291,7 +293,7 @@ ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
   if (m == NULL)
     return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "method is NULL");
   const ddk_program* p = m->p;
-  ddk_kernel_ctx ctx = {m->values, err, err_cap};
+  ddk_kernel_ctx ctx = {m->values, err, err_cap, &m->rng};
   m->num_events = 0;
   for (uint32_t i = 0; i < p->num_inputs; ++i)
     if (!m->input_set[i])

@@ -149,7 +149,9 @@ typedef struct ddk_method ddk_method;
  * plans memory once (one arena for all non-constant values, reused by
  * values whose lifetimes do not overlap) and inits every delegate through
  * its registered backend. After this, execute allocates nothing.
- * Options: "profile" (bool) turns profiling events on.
+ * Options: "profile" (bool) turns profiling events on; "seed" (int, default
+ * 0) seeds the generator the random ops (rand, randn, randperm,
+ * native_dropout) draw from: a method replays the same stream.
  */
 ddk_status ddk_method_create(ddk_runtime* runtime, const ddk_program* program,
                              const ddk_options* options,
