@@ -1,10 +1,13 @@
-"""Collects golden-tier outcomes into build/reports/golden.json.
+"""pytest plugin (loaded by the top-level pytest.ini, so that it also runs
+in the xdist controller): collects golden-tier outcomes into
+build/reports/golden.json.
 
 {"op_table_hash": "0x...", "seed": N, "results": {"aten::abs": {"float32":
 "passed", ...}}}, and golden.tsv beside it: merged with the file's previous content, so a run of a
-subset updates only what it ran. `ddk ops --json` and docs/golden_status.md
-(python3 reference_runtime/kernels/tests/golden_report.py) read it. The
-path can be changed with $DDK_GOLDEN_RESULTS.
+subset updates only what it ran. `ddk ops [--json]` reads golden.tsv;
+`python3 ir_ops/gen_ops.py --golden build/reports/golden.tsv` snapshots it
+into ir_ops/golden_status.tsv for docs/ops.md. The path can be changed
+with $DDK_GOLDEN_RESULTS.
 """
 
 from __future__ import annotations
