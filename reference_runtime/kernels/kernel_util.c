@@ -120,6 +120,12 @@ int64_t ddk_ku_round_i64(int64_t v, ddk_dtype dt) {
   const M* ddk_ku_row_##SUF(M* scratch, const void* base, ddk_dtype src, ddk_dtype round_to,   \
                             int64_t off, int64_t stride, int64_t n) {                          \
     if (src == (NATIVE) && round_to == src && stride == 1) return (const M*)base + off;        \
+    if (round_to == DDK_DTYPE_BOOL && ddk_ku_math_of(src) != DDK_KU_MATH_I64) {                \
+      /* float -> bool is "nonzero" (0.5 and NaN are true), no truncation */                  \
+      for (int64_t i = 0; i < n; ++i)                                                          \
+        scratch[i] = (M)(ddk_ku_load_f64(base, src, off + i * stride) != 0.0);                 \
+      return scratch;                                                                          \
+    }                                                                                          \
     switch (src) {                                                                             \
       DDK_KU_FOR_EACH_REAL_DTYPE(DDK_KU_GATHER_CASE_)                                          \
       default:                                                                                 \
