@@ -1,138 +1,189 @@
 /*
- * op_reduction.c — aten::mean.dim.
+ * op_reduction.c — accumulating reductions: aten::sum.dim_IntList,
+ * aten::mean, aten::mean.dim, aten::prod, aten::prod.dim_int,
+ * aten::var.correction, aten::var.dim.
  *
- * Semantics (ATen CPU): mean over the dims listed in `dim` (negative dims
- * wrap; None or [] means every dim), keeping them as size 1 when keepdim.
- * The input is first cast to the result dtype (`dtype` when given, else
- * the input's, which must then be floating). The sum is rounded to float
- * (float16/bfloat16/float32 results) and divided by the element count in
- * float, then rounded to the result dtype — ATen's CPU mean does exactly
- * cast -> sum -> div -> cast for float16/bfloat16. float64 divides in double.
- * An empty reduction gives NaN (0 / 0).
+ * Semantics (ATen CPU):
+ *  - dims: negative dims wrap, 0-d inputs accept 0 and -1; None (and for
+ *    sum/mean/var an empty list) reduces every dim; keepdim keeps reduced
+ *    dims as size 1. Repeated dims are refused.
+ *  - result dtype: `dtype` when given, else the input's; sum and prod turn
+ *    bool and integer inputs into int64. mean needs a floating result
+ *    dtype, var a floating input. The input is cast to the result dtype
+ *    before reducing, as ATen (a float input summed with dtype=bool is
+ *    true when any element is nonzero).
+ *  - integers wrap (int64 arithmetic stored into the result dtype, which
+ *    is ATen's modular result); bool sum is "any", bool prod is "all".
+ *  - empty reductions: sum 0, prod 1, mean NaN, var NaN.
+ *  - var: sum of squared deviations from the mean divided by
+ *    max(0, N - correction) (var.dim: correction 1 when unbiased, else 0),
+ *    so N <= correction gives inf (or NaN when every deviation is 0).
  *
- * Accuracy: the sum is accumulated in double with Neumaier compensation, so
- * it is at least as accurate as ATen's cascade sum; results can differ from
- * ATen's by the rounding of ATen's own summation (a few ULP of the sum).
+ * Accuracy: floats are accumulated in double with Neumaier compensation
+ * (var: two passes, mean then squared deviations), then rounded once;
+ * mean of float16/bfloat16/float32 rounds the sum to float and divides in
+ * float, as ATen does. ATen's own summation order and float accumulators
+ * differ by a few ULP of the sum; the golden tolerance is accumulate-class.
  *
- * Dtypes: result float16, bfloat16, float32, float64; input any real dtype
- * (bool and integers only with an explicit floating `dtype`, as ATen).
- * Layout: any input strides; the output is written through its strides.
+ * Layout: any input strides; the driver (op_reduction_util.c) streams
+ * along whichever of the kept / reduced dims is faster in memory.
  */
-#include "kernel_util.h"
+#include "op_reduction_util.h"
 
-ddk_status ddk_kernel_aten_mean_dim(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
-  if (node->num_args < 4 || node->num_outputs < 1)
-    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "wrong number of arguments");
+typedef enum red_kind { RED_SUM, RED_MEAN, RED_PROD, RED_VAR } red_kind;
+
+typedef struct red_finish_ctx {
+  ddk_tensor* y;
+  red_kind kind;
+  int64_t count;
+  double correction; /* var */
+} red_finish_ctx;
+
+static void red_finish(void* user, const ddk_red_acc* acc, int64_t n, const int64_t* off,
+                       const int64_t* stride) {
+  const red_finish_ctx* f = (const red_finish_ctx*)user;
+  ddk_tensor* y = f->y;
+  const bool f64 = y->dtype == DDK_DTYPE_FLOAT64;
+  if (ddk_ku_math_of(y->dtype) == DDK_KU_MATH_I64) {
+    for (int64_t k = 0; k < n; ++k)
+      ddk_ku_store_i64(y->data, y->dtype, off[0] + k * stride[0], acc->i[0][k]);
+    return;
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t o = off[0] + k * stride[0];
+    double v = f->kind == RED_PROD ? acc->f[0][k] : acc->f[0][k] + acc->f[1][k];
+    if (f->kind == RED_MEAN) {
+      if (!f64) {
+        ddk_ku_store_f32(y->data, y->dtype, o, (float)v / (float)f->count);
+        continue;
+      }
+      v /= (double)f->count;
+    } else if (f->kind == RED_VAR) {
+      const double dof = (double)f->count - f->correction;
+      v = f->count == 0 ? NAN : v / (dof > 0.0 ? dof : 0.0);
+    }
+    ddk_ku_store_f64(y->data, y->dtype, o, v);
+  }
+}
+
+/* Reduces x over reduce[] into output 0 of node. `want`: the result dtype. */
+static ddk_status red_accumulate(ddk_kernel_ctx* ctx, const ddk_node_view* node, red_kind kind,
+                                 const bool* reduce, bool keepdim, ddk_dtype want,
+                                 double correction) {
   const ddk_tensor* x = ddk_kernel_arg_tensor(ctx, node, 0);
   ddk_tensor* y = ddk_kernel_out(ctx, node, 0);
-  const ddk_arg* darg = &node->args[1];
-  const ddk_arg* karg = &node->args[2];
-  const ddk_arg* targ = &node->args[3];
-  if ((darg->kind != DDK_ARG_NONE && darg->kind != DDK_ARG_INT_LIST) ||
-      karg->kind != DDK_ARG_BOOL || (targ->kind != DDK_ARG_NONE && targ->kind != DDK_ARG_DTYPE))
-    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
-                           "expected dim: int[]?, keepdim: bool, dtype: ScalarType?");
   ddk_status st = ddk_ku_check_dtype(ctx, node, "self", x, DDK_KU_MASK_REAL);
-  if (st == DDK_OK) st = ddk_ku_check_dtype(ctx, node, "the result", y, DDK_KU_MASK_FLOATS);
+  if (st == DDK_OK) st = ddk_ku_check_dtype(ctx, node, "the result", y, DDK_KU_MASK_REAL);
   if (st != DDK_OK) return st;
-  const ddk_dtype want = targ->kind == DDK_ARG_DTYPE ? (ddk_dtype)targ->u.i : x->dtype;
   if (y->dtype != want)
     return ddk_kernel_fail(ctx, node, DDK_DTYPE_MISMATCH, "result dtype must be %s",
                            ddk_dtype_name(want));
-
-  bool reduce[DDK_MAX_RANK] = {false};
-  const int64_t r = x->rank == 0 ? 1 : (int64_t)x->rank;
-  if (darg->kind == DDK_ARG_NONE || darg->count == 0) {
-    for (uint32_t i = 0; i < x->rank; ++i) reduce[i] = true;
-  } else {
-    for (uint32_t i = 0; i < darg->count; ++i) {
-      int64_t d = darg->u.ints[i];
-      if (d < -r || d >= r)
-        return ddk_kernel_fail(ctx, node, DDK_OUT_OF_RANGE, "dim %lld out of range", (long long)d);
-      if (d < 0) d += r;
-      if (x->rank == 0) continue;
-      if (reduce[d])
-        return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "dim %lld appears more than once",
-                               (long long)d);
-      reduce[d] = true;
-    }
-  }
-  /* Split dims into kept (with output strides) and reduced. */
-  int64_t ks[DDK_MAX_RANK] = {0}, kxs[DDK_MAX_RANK] = {0}, kys[DDK_MAX_RANK] = {0};
-  int64_t rs[DDK_MAX_RANK] = {0}, rxs[DDK_MAX_RANK] = {0};
-  uint32_t nk = 0, nr = 0, yd = 0;
-  int64_t count = 1;
-  for (uint32_t i = 0; i < x->rank; ++i) {
-    if (reduce[i]) {
-      rs[nr] = x->sizes[i];
-      rxs[nr++] = x->strides[i];
-      count *= x->sizes[i];
-      if (karg->u.b) {
-        if (yd >= y->rank || y->sizes[yd] != 1) {
-          yd = UINT32_MAX;
-          break;
-        }
-        ++yd;
-      }
-      continue;
-    }
-    if (yd >= y->rank || y->sizes[yd] != x->sizes[i]) {
-      yd = UINT32_MAX;
-      break;
-    }
-    ks[nk] = x->sizes[i];
-    kxs[nk] = x->strides[i];
-    kys[nk++] = y->strides[yd++];
-  }
-  if (yd != y->rank)
-    return ddk_kernel_fail(ctx, node, DDK_SHAPE_MISMATCH,
-                           "result shape does not match the reduction");
-
-  const int64_t* kst[2] = {kys, kxs};
-  const int64_t* rst[1] = {rxs};
-  ddk_ku_loop kl, rl;
-  ddk_ku_loop_init_strided(&kl, ks, nk, kst, 2);
-  ddk_ku_loop_init_strided(&rl, rs, nr, rst, 1);
-  if (kl.numel == 0) return DDK_OK;
-  const int64_t kin = kl.sizes[kl.rank - 1], rin = rl.sizes[rl.rank - 1];
-  const int64_t rstep = rl.strides[0][rl.rank - 1];
-  double scratch[DDK_KU_CHUNK];
-  ddk_ku_cursor kc;
-  ddk_ku_cursor_init(&kc);
-  for (int64_t kdone = 0; kdone < kl.numel; kdone += kin) {
-    for (int64_t k = 0; k < kin; ++k) {
-      const int64_t yo = kc.offset[0] + k * kl.strides[0][kl.rank - 1];
-      const int64_t xo = kc.offset[1] + k * kl.strides[1][kl.rank - 1];
-      double sum = 0.0, comp = 0.0; /* Neumaier compensated sum */
-      ddk_ku_cursor rc;
-      ddk_ku_cursor_init(&rc);
-      for (int64_t rdone = 0; rdone < rl.numel; rdone += rin) {
-        for (int64_t j = 0; j < rin; j += DDK_KU_CHUNK) {
-          const int64_t n = ddk_ku_min(DDK_KU_CHUNK, rin - j);
-          const double* v = ddk_ku_row_f64(scratch, x->data, x->dtype, y->dtype,
-                                           xo + rc.offset[0] + j * rstep, rstep, n);
-          for (int64_t i = 0; i < n; ++i) {
-            const double t = sum + v[i];
-            if (!isfinite(t)) {
-              sum = t; /* inf/NaN: compensation no longer meaningful */
-              continue;
-            }
-            if (fabs(sum) >= fabs(v[i]))
-              comp += (sum - t) + v[i];
-            else
-              comp += (v[i] - t) + sum;
-            sum = t;
-          }
-        }
-        ddk_ku_cursor_next_row(&rl, &rc);
-      }
-      sum += comp;
-      if (y->dtype == DDK_DTYPE_FLOAT64)
-        ddk_ku_store_f64(y->data, y->dtype, yo, sum / (double)count);
-      else
-        ddk_ku_store_f32(y->data, y->dtype, yo, (float)sum / (float)count);
-    }
-    ddk_ku_cursor_next_row(&kl, &kc);
-  }
+  if ((kind == RED_MEAN || kind == RED_VAR) && ddk_ku_math_of(y->dtype) == DDK_KU_MATH_I64)
+    return ddk_kernel_fail(ctx, node, DDK_UNSUPPORTED_DTYPE,
+                           "needs a floating result dtype, got %s", ddk_dtype_name(y->dtype));
+  ddk_red_plan plan;
+  st = ddk_red_plan_init(ctx, node, &plan, x, reduce, keepdim, y, NULL);
+  if (st != DDK_OK) return st;
+  red_finish_ctx f = {y, kind, plan.count, correction};
+  const ddk_ku_math math =
+      ddk_ku_math_of(y->dtype) == DDK_KU_MATH_I64 ? DDK_KU_MATH_I64 : DDK_KU_MATH_F64;
+  const ddk_red_op op = kind == RED_PROD  ? DDK_RED_PROD
+                        : kind == RED_VAR ? DDK_RED_VAR
+                                          : DDK_RED_SUM;
+  ddk_red_run(&plan, x, op, math, y->dtype, red_finish, &f);
   return DDK_OK;
+}
+
+/* Reads bool argument `index`. */
+static ddk_status red_arg_bool(ddk_kernel_ctx* ctx, const ddk_node_view* node, uint32_t index,
+                               const char* name, bool* out) {
+  if (index >= node->num_args || node->args[index].kind != DDK_ARG_BOOL)
+    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "argument '%s' must be a bool", name);
+  *out = node->args[index].u.b;
+  return DDK_OK;
+}
+
+/* sum / mean / prod with (self, dim, keepdim, dtype) or (self, dtype) (dim_arg 0). */
+static ddk_status red_simple(ddk_kernel_ctx* ctx, const ddk_node_view* node, red_kind kind,
+                             uint32_t dim_arg, uint32_t keep_arg, uint32_t dtype_arg) {
+  if (node->num_args <= dtype_arg || node->num_outputs < 1)
+    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "wrong number of arguments");
+  const ddk_tensor* x = ddk_kernel_arg_tensor(ctx, node, 0);
+  bool reduce[DDK_MAX_RANK];
+  bool keepdim = false;
+  ddk_dtype want = DDK_DTYPE_INVALID;
+  ddk_status st = DDK_OK;
+  if (dim_arg != 0) {
+    st = ddk_red_dims(ctx, node, x, dim_arg, true, reduce);
+    if (st == DDK_OK) st = red_arg_bool(ctx, node, keep_arg, "keepdim", &keepdim);
+  } else {
+    for (uint32_t i = 0; i < DDK_MAX_RANK; ++i) reduce[i] = i < x->rank;
+  }
+  if (st == DDK_OK) st = ddk_red_arg_dtype(ctx, node, dtype_arg, &want);
+  if (st != DDK_OK) return st;
+  if (want == DDK_DTYPE_INVALID) want = kind == RED_MEAN ? x->dtype : ddk_red_sum_dtype(x->dtype);
+  return red_accumulate(ctx, node, kind, reduce, keepdim, want, 0.0);
+}
+
+/* var.correction (self, dim, correction, keepdim) / var.dim (self, dim, unbiased, keepdim). */
+static ddk_status red_var(ddk_kernel_ctx* ctx, const ddk_node_view* node, bool by_correction) {
+  if (node->num_args < 4 || node->num_outputs < 1)
+    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "wrong number of arguments");
+  const ddk_tensor* x = ddk_kernel_arg_tensor(ctx, node, 0);
+  bool reduce[DDK_MAX_RANK];
+  bool keepdim = false;
+  double correction = 1.0;
+  ddk_status st = ddk_red_dims(ctx, node, x, 1, true, reduce);
+  if (st == DDK_OK) st = red_arg_bool(ctx, node, 3, "keepdim", &keepdim);
+  if (st != DDK_OK) return st;
+  if (by_correction) {
+    if (node->args[2].kind != DDK_ARG_NONE) {
+      ddk_ku_scalar s;
+      st = ddk_ku_arg_scalar(ctx, node, 2, "correction", &s);
+      if (st != DDK_OK) return st;
+      correction = ddk_ku_scalar_f64(&s);
+    }
+  } else {
+    bool unbiased = true;
+    st = red_arg_bool(ctx, node, 2, "unbiased", &unbiased);
+    if (st != DDK_OK) return st;
+    correction = unbiased ? 1.0 : 0.0;
+  }
+  if (ddk_ku_math_of(x->dtype) == DDK_KU_MATH_I64)
+    return ddk_kernel_fail(ctx, node, DDK_UNSUPPORTED_DTYPE,
+                           "var only supports floating point dtypes, got %s",
+                           ddk_dtype_name(x->dtype));
+  return red_accumulate(ctx, node, RED_VAR, reduce, keepdim, x->dtype, correction);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Kernels                                                                  */
+/* ------------------------------------------------------------------------ */
+
+ddk_status ddk_kernel_aten_sum_dim_intlist(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return red_simple(ctx, node, RED_SUM, 1, 2, 3);
+}
+
+ddk_status ddk_kernel_aten_mean(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return red_simple(ctx, node, RED_MEAN, 0, 0, 1);
+}
+
+ddk_status ddk_kernel_aten_mean_dim(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return red_simple(ctx, node, RED_MEAN, 1, 2, 3);
+}
+
+ddk_status ddk_kernel_aten_prod(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return red_simple(ctx, node, RED_PROD, 0, 0, 1);
+}
+
+ddk_status ddk_kernel_aten_prod_dim_int(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return red_simple(ctx, node, RED_PROD, 1, 2, 3);
+}
+
+ddk_status ddk_kernel_aten_var_correction(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return red_var(ctx, node, true);
+}
+
+ddk_status ddk_kernel_aten_var_dim(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return red_var(ctx, node, false);
 }
