@@ -814,10 +814,10 @@ static void test_data_movement(void) {
   STATUS(RUN(f, ATEN_CAT, aten_cat, o,
              ((ddk_arg){.kind = DDK_ARG_TENSOR_LIST, .count = 1, .u.tensors = zl}), ARG_I(0)),
          DDK_SHAPE_MISMATCH);
-  o = out_t(f); /* unknown op id: no inference rule */
-  STATUS(
-      run(f, 0, "aten::_adaptive_avg_pool2d", ddk_kernel_aten_clone, ARGS(ARG_T(a)), o, UINT32_MAX),
-      DDK_UNSUPPORTED_OP);
+  o = out_t(f); /* an op id outside the table: no inference rule */
+  STATUS(run(f, DDK_OP_COUNT, "aten::not_an_op", ddk_kernel_aten_clone, ARGS(ARG_T(a)), o,
+             UINT32_MAX),
+         DDK_UNSUPPORTED_OP);
 }
 
 int main(void) {

@@ -1,14 +1,19 @@
 /*
- * op_elementwise_binary.c — aten::add.Tensor, aten::sub.Tensor,
- * aten::mul.Tensor, aten::div.Tensor.
+ * op_elementwise_binary.c — add, sub, mul, div: the .Tensor and .Scalar
+ * overloads and div's rounding modes (div.Tensor_mode, div.Scalar_mode).
  *
  * Semantics (ATen CPU):
  *  - inputs broadcast; any strides (channels-last, broadcast views) are read
  *    as they are; the output is written through its own strides;
- *  - the output dtype was chosen by shape inference (ATen's result_type,
- *    with div promoting integers to float32); each input is cast to that
+ *  - the output dtype was chosen by shape inference (ATen's result_type; a
+ *    Scalar is a wrapped number that only raises the category; true
+ *    division promotes integers to float32); each input is cast to that
  *    dtype before computing, then float16/bfloat16 compute in float and
  *    round once (round to nearest even);
+ *  - a Scalar `other` is a 0-d tensor (float64, int64 or bool) cast to the
+ *    result dtype, wrapping for integers (int8 + 300 adds 44), except that
+ *    mul and div with a float16/bfloat16 result keep a single-element
+ *    `other` in float (ATen's original_scalar_value opmath path);
  *  - integers wrap; add/sub: out = self + alpha * other (sub: minus), with
  *    alpha converted to the result dtype like c10::Scalar::to<T>() (range
  *    checked; a float alpha is refused for integer results, a bool alpha
@@ -17,22 +22,61 @@
  *    self + alpha * other in float with alpha rounded to the dtype, as
  *    ATen's vectorised loop does (ATen's scalar tail loop instead rounds
  *    alpha * other to the dtype first, so ATen itself differs by position);
- *  - div.Tensor is true division: IEEE results for 0/0, x/0, NaN.
+ *  - div is true division (IEEE results for 0/0, x/0, NaN) unless
+ *    rounding_mode is "trunc" (trunc(a / b)) or "floor" (ATen's
+ *    div_floor_floating: fmod-based, so floor(a / b) without the double
+ *    rounding of a / b; x/0 keeps the IEEE quotient, a zero quotient
+ *    keeps the sign of a / b). float16/bfloat16 trunc/floor with a tensor
+ *    divisor round every intermediate (a / b included) to the dtype, as
+ *    ATen's c10::Half/BFloat16 arithmetic does; with a single-element
+ *    divisor they compute in float. Integer trunc/floor division by zero is
+ *    refused (ATen: ZeroDivisionError); INT64_MIN / -1 wraps (ATen traps).
  *
  * Dtypes: add, mul: bool, uint8, int8, int16, int32, int64, float16,
  * bfloat16, float32, float64. sub: the same without bool (ATen refuses
- * bool). div: any real input, float output. Complex: DDK_UNSUPPORTED_DTYPE.
+ * bool). div: any real input, float output; trunc/floor: no bool result.
+ * Complex: DDK_UNSUPPORTED_DTYPE.
  */
-#include "kernel_util.h"
+#include "op_binary_util.h"
 
-typedef enum binary_op { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } binary_op;
+typedef enum binary_op {
+  BIN_ADD,
+  BIN_SUB,
+  BIN_MUL,
+  BIN_DIV,
+  BIN_DIV_TRUNC,
+  BIN_DIV_FLOOR
+} binary_op;
 
 typedef struct binary_params {
   binary_op op;
   double alpha_f;  /* alpha for float results, already in the result dtype */
   int64_t alpha_i; /* alpha for integer results */
   bool fused;      /* float32: fma(alpha, b, a); float16/bfloat16: a + alpha*b */
+  bool zero_div;   /* set when an integer division met a zero divisor */
+  ddk_dtype mid;   /* trunc/floor: dtype every float intermediate is rounded to */
 } binary_params;
+
+/* ATen's div_floor_floating (vectorised form), in float or double; R()
+ * rounds each intermediate (float16/bfloat16 tensor-by-tensor division
+ * computes in c10::Half/BFloat16 arithmetic, rounding every step). */
+#define DEFINE_DIV_FLOOR(NAME, T, FMOD, FLOOR, COPYSIGN, R)        \
+  static T NAME(T a, T b, ddk_dtype mid) {                         \
+    (void)mid;                                                     \
+    const T basic = R(a / b);                                      \
+    if (b == 0) return basic;                                      \
+    const T mod = R(FMOD(a, b));                                   \
+    T div = R(((isinf(basic) && !isinf(a)) ? a : R(a - mod)) / b); \
+    if (mod != 0 && (b < 0) != (mod < 0)) div = R(div - (T)1);     \
+    if (div == 0) return COPYSIGN((T)0, basic);                    \
+    T floordiv = FLOOR(div);                                       \
+    if (R(div - floordiv) > (T)0.5) floordiv = R(floordiv + (T)1); \
+    return floordiv;                                               \
+  }
+#define ROUND_MID_F32(v) ddk_ku_round_f32((v), mid)
+#define ROUND_MID_NONE(v) (v)
+DEFINE_DIV_FLOOR(div_floor_f32, float, fmodf, floorf, copysignf, ROUND_MID_F32)
+DEFINE_DIV_FLOOR(div_floor_f64, double, fmod, floor, copysign, ROUND_MID_NONE)
 
 static void binary_f32(const binary_params* p, float* c, const float* a, const float* b,
                        int64_t n) {
@@ -57,6 +101,12 @@ static void binary_f32(const binary_params* p, float* c, const float* a, const f
     case BIN_DIV:
       for (int64_t i = 0; i < n; ++i) c[i] = a[i] / b[i];
       break;
+    case BIN_DIV_TRUNC:
+      for (int64_t i = 0; i < n; ++i) c[i] = truncf(ddk_ku_round_f32(a[i] / b[i], p->mid));
+      break;
+    case BIN_DIV_FLOOR:
+      for (int64_t i = 0; i < n; ++i) c[i] = div_floor_f32(a[i], b[i], p->mid);
+      break;
   }
 }
 
@@ -80,10 +130,24 @@ static void binary_f64(const binary_params* p, double* c, const double* a, const
     case BIN_DIV:
       for (int64_t i = 0; i < n; ++i) c[i] = a[i] / b[i];
       break;
+    case BIN_DIV_TRUNC:
+      for (int64_t i = 0; i < n; ++i) c[i] = trunc(a[i] / b[i]);
+      break;
+    case BIN_DIV_FLOOR:
+      for (int64_t i = 0; i < n; ++i) c[i] = div_floor_f64(a[i], b[i], DDK_DTYPE_FLOAT64);
+      break;
   }
 }
 
-static void binary_i64(const binary_params* p, int64_t* c, const int64_t* a, const int64_t* b,
+/* Integer trunc / floor division; INT64_MIN / -1 wraps. */
+static int64_t div_int(int64_t a, int64_t b, bool floor_mode) {
+  if (b == -1) return (int64_t)(0u - (uint64_t)a);
+  const int64_t q = a / b;
+  if (floor_mode && (a < 0) != (b < 0) && a % b != 0) return q - 1;
+  return q;
+}
+
+static void binary_i64(binary_params* p, int64_t* c, const int64_t* a, const int64_t* b,
                        int64_t n) {
   const uint64_t alpha = (uint64_t)p->alpha_i;
   switch (p->op) {
@@ -96,14 +160,25 @@ static void binary_i64(const binary_params* p, int64_t* c, const int64_t* a, con
     case BIN_MUL:
       for (int64_t i = 0; i < n; ++i) c[i] = ddk_ku_wrap_mul(a[i], b[i]);
       break;
-    case BIN_DIV: /* unreachable: div results are floating */
+    case BIN_DIV_TRUNC:
+    case BIN_DIV_FLOOR:
+      for (int64_t i = 0; i < n; ++i) {
+        if (b[i] == 0) {
+          p->zero_div = true;
+          c[i] = 0;
+        } else {
+          c[i] = div_int(a[i], b[i], p->op == BIN_DIV_FLOOR);
+        }
+      }
+      break;
+    case BIN_DIV: /* unreachable: true division results are floating */
       break;
   }
 }
 
 static void binary_chunk(void* user, ddk_ku_math math, void* out, const void* const* in,
                          int64_t n) {
-  const binary_params* p = (const binary_params*)user;
+  binary_params* p = (binary_params*)user;
   switch (math) {
     case DDK_KU_MATH_F32:
       binary_f32(p, (float*)out, (const float*)in[0], (const float*)in[1], n);
@@ -149,14 +224,32 @@ static ddk_status binary_alpha(ddk_kernel_ctx* ctx, const ddk_node_view* node, d
   return DDK_OK;
 }
 
-static ddk_status binary_kernel(ddk_kernel_ctx* ctx, const ddk_node_view* node, binary_op op) {
-  if (node->num_args < (op == BIN_ADD || op == BIN_SUB ? 3u : 2u) || node->num_outputs < 1)
-    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "wrong number of arguments");
-  const ddk_tensor* a = ddk_kernel_arg_tensor(ctx, node, 0);
-  const ddk_tensor* b = ddk_kernel_arg_tensor(ctx, node, 1);
+/* Reads div's rounding_mode argument `index` (NONE, "trunc" or "floor"). */
+static ddk_status binary_rounding_mode(ddk_kernel_ctx* ctx, const ddk_node_view* node,
+                                       uint32_t index, binary_op* op) {
+  if (index >= node->num_args)
+    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "missing argument 'rounding_mode'");
+  const ddk_arg* a = &node->args[index];
+  *op = BIN_DIV;
+  if (a->kind == DDK_ARG_NONE) return DDK_OK;
+  if (a->kind == DDK_ARG_STRING && a->u.str != NULL && strcmp(a->u.str, "trunc") == 0) {
+    *op = BIN_DIV_TRUNC;
+    return DDK_OK;
+  }
+  if (a->kind == DDK_ARG_STRING && a->u.str != NULL && strcmp(a->u.str, "floor") == 0) {
+    *op = BIN_DIV_FLOOR;
+    return DDK_OK;
+  }
+  return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
+                         "div expected rounding_mode to be one of None, 'trunc', or 'floor'");
+}
+
+/* out = a <op> b; `b` may be a Scalar's 0-d tensor; alpha (add/sub) is arg 2. */
+static ddk_status binary_run(ddk_kernel_ctx* ctx, const ddk_node_view* node, const ddk_tensor* a,
+                             const ddk_tensor* b, binary_op op) {
   ddk_tensor* out = ddk_kernel_out(ctx, node, 0);
   uint32_t out_mask = DDK_KU_MASK_REAL;
-  if (op == BIN_SUB) out_mask &= ~DDK_KU_BIT(BOOL);
+  if (op == BIN_SUB || op == BIN_DIV_TRUNC || op == BIN_DIV_FLOOR) out_mask &= ~DDK_KU_BIT(BOOL);
   if (op == BIN_DIV) out_mask = DDK_KU_MASK_FLOATS;
   ddk_status st = ddk_ku_check_dtype(ctx, node, "self", a, DDK_KU_MASK_REAL);
   if (st == DDK_OK) st = ddk_ku_check_dtype(ctx, node, "other", b, DDK_KU_MASK_REAL);
@@ -166,30 +259,90 @@ static ddk_status binary_kernel(ddk_kernel_ctx* ctx, const ddk_node_view* node, 
     return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
                            "subtraction with a bool tensor is not supported");
 
-  binary_params p = {op, 1.0, 1, false};
+  binary_params p = {op, 1.0, 1, false, false, DDK_DTYPE_FLOAT32};
   if (op == BIN_ADD || op == BIN_SUB) {
     st = binary_alpha(ctx, node, out->dtype, &p);
     if (st != DDK_OK) return st;
   }
+  ddk_dtype round_to[2] = {out->dtype, out->dtype};
+  /* mul/div keep a broadcast single-element `other` in float (opmath);
+   * otherwise trunc/floor round every intermediate to float16/bfloat16 */
+  if (op != BIN_ADD && op != BIN_SUB && ddk_bin_is_reduced(out->dtype)) {
+    if (ddk_tensor_numel(b) == 1)
+      round_to[1] = DDK_DTYPE_FLOAT32;
+    else
+      p.mid = out->dtype;
+  }
   const ddk_tensor* ins[2] = {a, b};
-  if (!ddk_ku_map(out, ins, 2, binary_chunk, &p))
+  if (!ddk_bin_map(out, ins, round_to, 2, ddk_ku_math_of(out->dtype), binary_chunk, &p))
     return ddk_kernel_fail(ctx, node, DDK_SHAPE_MISMATCH,
                            "inputs do not broadcast to the output shape");
+  if (p.zero_div) return ddk_bin_zero_div(ctx, node);
   return DDK_OK;
 }
 
+static ddk_status binary_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node, binary_op op,
+                                uint32_t num_args) {
+  if (node->num_args < num_args || node->num_outputs < 1)
+    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "wrong number of arguments");
+  if (op == BIN_DIV && num_args == 3) {
+    ddk_status st = binary_rounding_mode(ctx, node, 2, &op);
+    if (st != DDK_OK) return st;
+  }
+  return binary_run(ctx, node, ddk_kernel_arg_tensor(ctx, node, 0),
+                    ddk_kernel_arg_tensor(ctx, node, 1), op);
+}
+
+static ddk_status binary_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node, binary_op op,
+                                uint32_t num_args) {
+  if (node->num_args < num_args || node->num_outputs < 1)
+    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "wrong number of arguments");
+  if (op == BIN_DIV && num_args == 3) {
+    ddk_status st = binary_rounding_mode(ctx, node, 2, &op);
+    if (st != DDK_OK) return st;
+  }
+  ddk_bin_scalar other;
+  ddk_status st = ddk_bin_scalar_init(ctx, node, 1, "other", &other);
+  if (st != DDK_OK) return st;
+  return binary_run(ctx, node, ddk_kernel_arg_tensor(ctx, node, 0), &other.t, op);
+}
+
 ddk_status ddk_kernel_aten_add_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
-  return binary_kernel(ctx, node, BIN_ADD);
+  return binary_tensor(ctx, node, BIN_ADD, 3);
 }
 
 ddk_status ddk_kernel_aten_sub_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
-  return binary_kernel(ctx, node, BIN_SUB);
+  return binary_tensor(ctx, node, BIN_SUB, 3);
 }
 
 ddk_status ddk_kernel_aten_mul_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
-  return binary_kernel(ctx, node, BIN_MUL);
+  return binary_tensor(ctx, node, BIN_MUL, 2);
 }
 
 ddk_status ddk_kernel_aten_div_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
-  return binary_kernel(ctx, node, BIN_DIV);
+  return binary_tensor(ctx, node, BIN_DIV, 2);
+}
+
+ddk_status ddk_kernel_aten_div_tensor_mode(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return binary_tensor(ctx, node, BIN_DIV, 3);
+}
+
+ddk_status ddk_kernel_aten_add_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return binary_scalar(ctx, node, BIN_ADD, 3);
+}
+
+ddk_status ddk_kernel_aten_sub_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return binary_scalar(ctx, node, BIN_SUB, 3);
+}
+
+ddk_status ddk_kernel_aten_mul_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return binary_scalar(ctx, node, BIN_MUL, 2);
+}
+
+ddk_status ddk_kernel_aten_div_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return binary_scalar(ctx, node, BIN_DIV, 2);
+}
+
+ddk_status ddk_kernel_aten_div_scalar_mode(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return binary_scalar(ctx, node, BIN_DIV, 3);
 }
