@@ -1,32 +1,67 @@
 /*
- * op_activation.c — aten::relu, aten::hardtanh, aten::sigmoid, aten::tanh.
+ * op_activation.c — aten::relu, aten::hardtanh, aten::clamp, aten::sigmoid,
+ * aten::tanh, aten::elu, aten::gelu, aten::leaky_relu.
  *
  * Semantics (ATen CPU):
  *  - relu(x) = x < 0 ? 0 : x: NaN propagates, relu(-0.0) is -0.0 (ATen's
  *    clamp_min keeps x when x == 0);
- *  - hardtanh(x, min, max) = min(max(x, min), max) (ATen's clamp): NaN in x
+ *  - hardtanh(x, min, max) and clamp(x, min, max) = min(max(x, min), max),
+ *    keeping x when it equals a limit (so the sign of zero is x's): NaN in x
  *    propagates; a NaN limit makes every output NaN; min > max gives max.
- *    For integer tensors the limits are truncated to int64 and compared in
- *    int64, a min above the dtype's range or a max below it is refused (as
- *    ATen's clamp does); float limits beyond the dtype's finite range are
- *    refused like c10's checked conversion;
- *  - sigmoid(x) = 1 / (1 + exp(-x)), tanh(x) = tanh(x), in float for
- *    float16/bfloat16/float32 (rounded once), in double for float64; integer
- *    and bool inputs give float32 (the output dtype from shape inference).
+ *    clamp's min and max are each optional (None: no limit) and its result
+ *    dtype is result_type(self, min, max) (a float limit on an integer
+ *    tensor computes in float32; self is converted first). For integer
+ *    results the limits are truncated to int64 and compared in int64; a
+ *    min above the dtype's range or a max below it is refused (ATen's
+ *    "outside the representable range"); a limit beyond the other end is
+ *    harmless. Float limits beyond the result dtype's finite range are
+ *    refused like c10's checked conversion; float16/bfloat16 limits are
+ *    rounded to the dtype;
+ *  - sigmoid(x) = 1 / (1 + exp(-x)), tanh(x) = tanh(x); integer and bool
+ *    inputs give float32 (the output dtype from shape inference);
+ *  - elu(x, alpha, scale, input_scale) = x > 0 ? x * scale
+ *    : expm1(x * input_scale) * (alpha * scale), coefficients in the
+ *    computation type (float for float16/bfloat16/float32, double for
+ *    float64), as ATen's vectorised kernel;
+ *  - gelu(x, approximate='none') = x * 0.5 * (1 + erf(x / sqrt(2))), so
+ *    gelu(inf) = inf and gelu(-inf) = NaN (0 * inf). ATen's float kernel
+ *    gives NaN for +inf in its vectorised lanes and inf in its scalar
+ *    tail; this kernel always gives inf (documented deviation);
+ *    'tanh': 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)));
+ *  - leaky_relu(x, slope) = x > 0 ? x : x * slope, slope in the
+ *    computation type (not rounded to float16/bfloat16, as in ATen).
+ * float16/bfloat16 compute in float and round once; float64 in double.
  *
- * Dtypes: relu, hardtanh: uint8, int8, int16, int32, int64, float16,
- * bfloat16, float32, float64 (bool refused as in ATen). sigmoid, tanh: any
- * real input, float16/bfloat16/float32/float64 output.
+ * Dtypes: relu, hardtanh: integers and floats (bool refused as in ATen).
+ * clamp: any real self, result not bool. sigmoid, tanh: any real input,
+ * floating output. elu, gelu, leaky_relu: floating only.
  * Inputs may have any strides; the output is written through its strides.
  */
+#include <string.h>
+
 #include "kernel_util.h"
 
-typedef enum act_op { ACT_RELU, ACT_HARDTANH, ACT_SIGMOID, ACT_TANH } act_op;
+/* 1/sqrt(2) and sqrt(2/pi) (M_SQRT1_2 and M_SQRT2 * M_2_SQRTPI / 2). */
+#define ACT_SQRT1_2 0.70710678118654752440
+#define ACT_SQRT_2_PI 0.79788456080286535588
+
+typedef enum act_op {
+  ACT_RELU,
+  ACT_CLAMP, /* hardtanh and clamp */
+  ACT_SIGMOID,
+  ACT_TANH,
+  ACT_ELU,
+  ACT_GELU,
+  ACT_GELU_TANH,
+  ACT_LEAKY_RELU,
+} act_op;
 
 typedef struct act_params {
   act_op op;
-  double lo_f, hi_f;  /* hardtanh limits, float tensors */
-  int64_t lo_i, hi_i; /* hardtanh limits, integer tensors */
+  double lo_f, hi_f;  /* clamp limits, float results (+-inf: none) */
+  int64_t lo_i, hi_i; /* clamp limits, integer results */
+  bool nan_limit;     /* a clamp limit is NaN: every output is NaN */
+  double c0, c1, c2;  /* elu: alpha * scale, scale, input_scale; leaky_relu: slope */
 } act_params;
 
 static void act_f32(const act_params* p, float* y, const float* x, int64_t n) {
@@ -34,9 +69,9 @@ static void act_f32(const act_params* p, float* y, const float* x, int64_t n) {
     case ACT_RELU:
       for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
       break;
-    case ACT_HARDTANH: {
+    case ACT_CLAMP: {
       const float lo = (float)p->lo_f, hi = (float)p->hi_f;
-      if (lo != lo || hi != hi) {
+      if (p->nan_limit) {
         for (int64_t i = 0; i < n; ++i) y[i] = NAN;
         break;
       }
@@ -52,6 +87,29 @@ static void act_f32(const act_params* p, float* y, const float* x, int64_t n) {
     case ACT_TANH:
       for (int64_t i = 0; i < n; ++i) y[i] = tanhf(x[i]);
       break;
+    case ACT_ELU: {
+      const float neg = (float)p->c0, pos = (float)p->c1, in = (float)p->c2;
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] * pos : expm1f(x[i] * in) * neg;
+      break;
+    }
+    case ACT_GELU: {
+      const float alpha = (float)ACT_SQRT1_2;
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * 0.5f * (1.0f + erff(x[i] * alpha));
+      break;
+    }
+    case ACT_GELU_TANH: {
+      const float beta = (float)ACT_SQRT_2_PI, kappa = 0.044715f;
+      for (int64_t i = 0; i < n; ++i) {
+        const float cube = x[i] * x[i] * x[i];
+        y[i] = 0.5f * x[i] * (1.0f + tanhf(beta * (x[i] + kappa * cube)));
+      }
+      break;
+    }
+    case ACT_LEAKY_RELU: {
+      const float slope = (float)p->c0;
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : x[i] * slope;
+      break;
+    }
   }
 }
 
@@ -60,9 +118,9 @@ static void act_f64(const act_params* p, double* y, const double* x, int64_t n) 
     case ACT_RELU:
       for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0 ? 0.0 : x[i];
       break;
-    case ACT_HARDTANH: {
+    case ACT_CLAMP: {
       const double lo = p->lo_f, hi = p->hi_f;
-      if (lo != lo || hi != hi) {
+      if (p->nan_limit) {
         for (int64_t i = 0; i < n; ++i) y[i] = NAN;
         break;
       }
@@ -78,6 +136,24 @@ static void act_f64(const act_params* p, double* y, const double* x, int64_t n) 
     case ACT_TANH:
       for (int64_t i = 0; i < n; ++i) y[i] = tanh(x[i]);
       break;
+    case ACT_ELU:
+      for (int64_t i = 0; i < n; ++i)
+        y[i] = x[i] > 0.0 ? x[i] * p->c1 : expm1(x[i] * p->c2) * p->c0;
+      break;
+    case ACT_GELU:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * 0.5 * (1.0 + erf(x[i] * ACT_SQRT1_2));
+      break;
+    case ACT_GELU_TANH: {
+      const double beta = ACT_SQRT_2_PI, kappa = 0.044715;
+      for (int64_t i = 0; i < n; ++i) {
+        const double cube = x[i] * x[i] * x[i];
+        y[i] = 0.5 * x[i] * (1.0 + tanh(beta * (x[i] + kappa * cube)));
+      }
+      break;
+    }
+    case ACT_LEAKY_RELU:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0 ? x[i] : x[i] * p->c0;
+      break;
   }
 }
 
@@ -86,14 +162,13 @@ static void act_i64(const act_params* p, int64_t* y, const int64_t* x, int64_t n
     case ACT_RELU:
       for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0 ? 0 : x[i];
       break;
-    case ACT_HARDTANH:
+    case ACT_CLAMP:
       for (int64_t i = 0; i < n; ++i) {
         int64_t v = x[i] < p->lo_i ? p->lo_i : x[i];
         y[i] = v > p->hi_i ? p->hi_i : v;
       }
       break;
-    case ACT_SIGMOID:
-    case ACT_TANH: /* unreachable: these produce floating outputs */
+    default: /* unreachable: the other ops produce floating outputs */
       break;
   }
 }
@@ -141,72 +216,146 @@ static void int_range(ddk_dtype dt, int64_t* lo, int64_t* hi) {
   }
 }
 
-static ddk_status hardtanh_limits(ddk_kernel_ctx* ctx, const ddk_node_view* node, ddk_dtype dt,
-                                  act_params* p) {
-  ddk_ku_scalar lo, hi;
-  ddk_status st = ddk_ku_arg_scalar(ctx, node, 1, "min_val", &lo);
-  if (st == DDK_OK) st = ddk_ku_arg_scalar(ctx, node, 2, "max_val", &hi);
+/* Reads optional Scalar limit `index` ("min" / "max") of clamp/hardtanh
+ * for result dtype `dt` into p; NONE leaves the no-limit default. */
+static ddk_status clamp_limit(ddk_kernel_ctx* ctx, const ddk_node_view* node, ddk_dtype dt,
+                              uint32_t index, bool is_max, act_params* p) {
+  const char* name = is_max ? "max" : "min";
+  if (node->args[index].kind == DDK_ARG_NONE) return DDK_OK;
+  ddk_ku_scalar s;
+  ddk_status st = ddk_ku_arg_scalar(ctx, node, index, name, &s);
   if (st != DDK_OK) return st;
   if (ddk_ku_math_of(dt) == DDK_KU_MATH_I64) {
-    if (!ddk_ku_scalar_to_i64(&lo, DDK_DTYPE_INT64, &p->lo_i) ||
-        !ddk_ku_scalar_to_i64(&hi, DDK_DTYPE_INT64, &p->hi_i))
+    int64_t v = 0, tmin = 0, tmax = 0;
+    if (!ddk_ku_scalar_to_i64(&s, DDK_DTYPE_INT64, &v))
       return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
-                             "min_val/max_val cannot be converted to int64 without overflow");
-    int64_t tmin, tmax;
+                             "%s value cannot be converted to int64 without overflow", name);
     int_range(dt, &tmin, &tmax);
-    if (p->lo_i > tmax)
+    if (is_max ? v < tmin : v > tmax)
       return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
-                             "min_val %lld is outside the range of %s", (long long)p->lo_i,
-                             ddk_dtype_name(dt));
-    if (p->hi_i < tmin)
-      return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
-                             "max_val %lld is outside the range of %s", (long long)p->hi_i,
-                             ddk_dtype_name(dt));
+                             "clamp %s value %lld is outside the representable range of %s", name,
+                             (long long)v, ddk_dtype_name(dt));
+    *(is_max ? &p->hi_i : &p->lo_i) = v;
     return DDK_OK;
   }
-  if (!ddk_ku_scalar_to_float(&lo, dt, &p->lo_f) || !ddk_ku_scalar_to_float(&hi, dt, &p->hi_f))
+  double v = 0.0;
+  if (!ddk_ku_scalar_to_float(&s, dt, &v))
     return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
-                           "min_val/max_val cannot be converted to %s without overflow",
+                           "%s value cannot be converted to %s without overflow", name,
                            ddk_dtype_name(dt));
+  if (v != v) p->nan_limit = true;
+  if (dt != DDK_DTYPE_FLOAT64) v = ddk_ku_round_f32((float)v, dt);
+  *(is_max ? &p->hi_f : &p->lo_f) = v;
   return DDK_OK;
 }
 
-static ddk_status act_kernel(ddk_kernel_ctx* ctx, const ddk_node_view* node, act_op op) {
-  if (node->num_args < (op == ACT_HARDTANH ? 3u : 1u) || node->num_outputs < 1)
+/* Scalar argument `index` in the computation type of floating dtype `dt`. */
+static ddk_status float_coef(ddk_kernel_ctx* ctx, const ddk_node_view* node, ddk_dtype dt,
+                             uint32_t index, const char* name, double* out) {
+  ddk_ku_scalar s;
+  ddk_status st = ddk_ku_arg_scalar(ctx, node, index, name, &s);
+  if (st != DDK_OK) return st;
+  const ddk_dtype opmath = dt == DDK_DTYPE_FLOAT64 ? DDK_DTYPE_FLOAT64 : DDK_DTYPE_FLOAT32;
+  if (!ddk_ku_scalar_to_float(&s, opmath, out))
+    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
+                           "%s cannot be converted to %s without overflow", name,
+                           ddk_dtype_name(opmath));
+  if (opmath == DDK_DTYPE_FLOAT32) *out = (float)*out;
+  return DDK_OK;
+}
+
+/* The op's arguments after self, for result dtype `dt`. */
+static ddk_status act_params_read(ddk_kernel_ctx* ctx, const ddk_node_view* node, ddk_dtype dt,
+                                  act_params* p) {
+  ddk_status st = DDK_OK;
+  switch (p->op) {
+    case ACT_CLAMP:
+      p->lo_f = -INFINITY;
+      p->hi_f = INFINITY;
+      p->lo_i = INT64_MIN;
+      p->hi_i = INT64_MAX;
+      st = clamp_limit(ctx, node, dt, 1, false, p);
+      if (st == DDK_OK) st = clamp_limit(ctx, node, dt, 2, true, p);
+      return st;
+    case ACT_ELU: {
+      double alpha = 1.0;
+      st = float_coef(ctx, node, dt, 1, "alpha", &alpha);
+      if (st == DDK_OK) st = float_coef(ctx, node, dt, 2, "scale", &p->c1);
+      if (st == DDK_OK) st = float_coef(ctx, node, dt, 3, "input_scale", &p->c2);
+      p->c0 = dt == DDK_DTYPE_FLOAT64 ? alpha * p->c1 : (double)((float)alpha * (float)p->c1);
+      return st;
+    }
+    case ACT_GELU: {
+      const ddk_arg* a = &node->args[1];
+      if (a->kind != DDK_ARG_STRING || a->u.str == NULL ||
+          (strcmp(a->u.str, "none") != 0 && strcmp(a->u.str, "tanh") != 0))
+        return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
+                               "approximate argument must be either none or tanh");
+      if (strcmp(a->u.str, "tanh") == 0) p->op = ACT_GELU_TANH;
+      return DDK_OK;
+    }
+    case ACT_LEAKY_RELU:
+      return float_coef(ctx, node, dt, 1, "negative_slope", &p->c0);
+    default:
+      return DDK_OK;
+  }
+}
+
+/* in_mask: self's dtypes; out_mask: the result's. Unless self may be any
+ * real dtype (the result dtype then comes from promotion), the result has
+ * self's dtype. */
+static ddk_status act_kernel(ddk_kernel_ctx* ctx, const ddk_node_view* node, act_op op,
+                             uint32_t num_args, uint32_t in_mask, uint32_t out_mask) {
+  if (node->num_args < num_args || node->num_outputs < 1)
     return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "wrong number of arguments");
   const ddk_tensor* x = ddk_kernel_arg_tensor(ctx, node, 0);
   ddk_tensor* y = ddk_kernel_out(ctx, node, 0);
-  const bool floating_only = op == ACT_SIGMOID || op == ACT_TANH;
-  uint32_t in_mask = floating_only ? DDK_KU_MASK_REAL : DDK_KU_MASK_INTS | DDK_KU_MASK_FLOATS;
-  uint32_t out_mask = floating_only ? DDK_KU_MASK_FLOATS : in_mask;
   ddk_status st = ddk_ku_check_dtype(ctx, node, "self", x, in_mask);
   if (st == DDK_OK) st = ddk_ku_check_dtype(ctx, node, "the result", y, out_mask);
   if (st != DDK_OK) return st;
-  if (!floating_only && y->dtype != x->dtype)
+  if (in_mask != DDK_KU_MASK_REAL && y->dtype != x->dtype)
     return ddk_kernel_fail(ctx, node, DDK_DTYPE_MISMATCH, "result dtype %s differs from self's %s",
                            ddk_dtype_name(y->dtype), ddk_dtype_name(x->dtype));
-  act_params p = {op, 0.0, 0.0, 0, 0};
-  if (op == ACT_HARDTANH) {
-    st = hardtanh_limits(ctx, node, x->dtype, &p);
-    if (st != DDK_OK) return st;
-  }
+  act_params p;
+  memset(&p, 0, sizeof p);
+  p.op = op;
+  st = act_params_read(ctx, node, y->dtype, &p);
+  if (st != DDK_OK) return st;
   if (ddk_tensor_numel(x) != ddk_tensor_numel(y) || !ddk_ku_map(y, &x, 1, act_chunk, &p))
     return ddk_kernel_fail(ctx, node, DDK_SHAPE_MISMATCH, "output shape differs from self's");
   return DDK_OK;
 }
 
+#define ACT_NUMERIC (DDK_KU_MASK_INTS | DDK_KU_MASK_FLOATS)
+
 ddk_status ddk_kernel_aten_relu(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
-  return act_kernel(ctx, node, ACT_RELU);
+  return act_kernel(ctx, node, ACT_RELU, 1, ACT_NUMERIC, ACT_NUMERIC);
 }
 
 ddk_status ddk_kernel_aten_hardtanh(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
-  return act_kernel(ctx, node, ACT_HARDTANH);
+  return act_kernel(ctx, node, ACT_CLAMP, 3, ACT_NUMERIC, ACT_NUMERIC);
+}
+
+ddk_status ddk_kernel_aten_clamp(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return act_kernel(ctx, node, ACT_CLAMP, 3, DDK_KU_MASK_REAL, ACT_NUMERIC);
 }
 
 ddk_status ddk_kernel_aten_sigmoid(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
-  return act_kernel(ctx, node, ACT_SIGMOID);
+  return act_kernel(ctx, node, ACT_SIGMOID, 1, DDK_KU_MASK_REAL, DDK_KU_MASK_FLOATS);
 }
 
 ddk_status ddk_kernel_aten_tanh(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
-  return act_kernel(ctx, node, ACT_TANH);
+  return act_kernel(ctx, node, ACT_TANH, 1, DDK_KU_MASK_REAL, DDK_KU_MASK_FLOATS);
+}
+
+ddk_status ddk_kernel_aten_elu(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return act_kernel(ctx, node, ACT_ELU, 4, DDK_KU_MASK_FLOATS, DDK_KU_MASK_FLOATS);
+}
+
+ddk_status ddk_kernel_aten_gelu(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return act_kernel(ctx, node, ACT_GELU, 2, DDK_KU_MASK_FLOATS, DDK_KU_MASK_FLOATS);
+}
+
+ddk_status ddk_kernel_aten_leaky_relu(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return act_kernel(ctx, node, ACT_LEAKY_RELU, 2, DDK_KU_MASK_FLOATS, DDK_KU_MASK_FLOATS);
 }

@@ -1,14 +1,20 @@
 /*
- * op_softmax.c — aten::_softmax.
+ * op_softmax.c — aten::_softmax, aten::_log_softmax.
  *
  * Semantics (ATen CPU): along `dim` (negative wraps; a 0-d tensor is one
- * row of one element), out = exp(x - max) * (1 / sum(exp(x - max))).
+ * row of one element), with m the row max and s = sum(exp(x - m)):
+ *   _softmax:     out = exp(x - m) * (1 / s)
+ *   _log_softmax: out = (x - m) - log(s)
  * Subtracting the row max keeps exp finite; a NaN anywhere in a row makes
  * the whole row NaN (the max propagates NaN), as does +inf (inf - inf) or a
  * row of only -inf. float16/bfloat16/float32 compute in float (sum in float,
- * as ATen) and round once; float64 in double.
- * half_to_float=True (only meaningful for float16) writes float32; ATen's
- * CPU kernel refuses it, this kernel follows the CUDA/meta definition.
+ * as ATen) and round once; float64 in double. Exception, as in ATen: for
+ * float16/bfloat16 _log_softmax along the last dim rounds s and log(s) to
+ * the storage dtype before the final subtraction (ATen's last-dim kernel
+ * keeps them in a scalar_t buffer).
+ * half_to_float=True: _log_softmax refuses it, as ATen's CPU kernels do;
+ * _softmax keeps its CUDA/meta meaning (float16 in, float32 out), which
+ * ATen's CPU kernel refuses (a deviation kept for existing users).
  *
  * Dtypes: float16, bfloat16, float32, float64 (ATen has no integer softmax).
  * Layout: any input strides; the output is written through its strides.
@@ -19,6 +25,8 @@ typedef struct softmax_problem {
   const ddk_tensor* x;
   ddk_tensor* y;
   int64_t len, xst, yst; /* row length and strides along dim */
+  bool take_log;         /* _log_softmax */
+  bool lse_in_storage;   /* round sum and log(sum) to the storage dtype */
 } softmax_problem;
 
 static void softmax_row_f32(const softmax_problem* p, int64_t xo, int64_t yo) {
@@ -37,12 +45,18 @@ static void softmax_row_f32(const softmax_problem* p, int64_t xo, int64_t yo) {
     const float* r = ddk_ku_row_f32(xs, p->x->data, xdt, xdt, xo + j * p->xst, p->xst, n);
     for (int64_t i = 0; i < n; ++i) sum += expf(r[i] - m);
   }
+  if (p->lse_in_storage) sum = ddk_ku_round_f32(sum, ydt);
   const float inv = 1.0f / sum;
+  const float lsum = p->lse_in_storage ? ddk_ku_round_f32(logf(sum), ydt) : logf(sum);
   for (int64_t j = 0; j < p->len; j += DDK_KU_CHUNK) {
     const int64_t n = ddk_ku_min(DDK_KU_CHUNK, p->len - j);
     const float* r = ddk_ku_row_f32(xs, p->x->data, xdt, xdt, xo + j * p->xst, p->xst, n);
     float* o = ddk_ku_out_row_f32(os, p->y->data, ydt, yo + j * p->yst, p->yst);
-    for (int64_t i = 0; i < n; ++i) o[i] = expf(r[i] - m) * inv;
+    if (p->take_log) {
+      for (int64_t i = 0; i < n; ++i) o[i] = (r[i] - m) - lsum;
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i] = expf(r[i] - m) * inv;
+    }
     ddk_ku_out_row_commit_f32(o, p->y->data, ydt, yo + j * p->yst, p->yst, n);
   }
 }
@@ -57,11 +71,14 @@ static void softmax_row_f64(const softmax_problem* p, int64_t xo, int64_t yo) {
   }
   double sum = 0.0;
   for (int64_t i = 0; i < p->len; ++i) sum += exp(x[xo + i * p->xst] - m);
-  const double inv = 1.0 / sum;
-  for (int64_t i = 0; i < p->len; ++i) y[yo + i * p->yst] = exp(x[xo + i * p->xst] - m) * inv;
+  const double inv = 1.0 / sum, lsum = log(sum);
+  for (int64_t i = 0; i < p->len; ++i) {
+    const double v = x[xo + i * p->xst] - m;
+    y[yo + i * p->yst] = p->take_log ? v - lsum : exp(v) * inv;
+  }
 }
 
-ddk_status ddk_kernel_aten_softmax(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+static ddk_status softmax_kernel(ddk_kernel_ctx* ctx, const ddk_node_view* node, bool take_log) {
   if (node->num_args < 3 || node->num_outputs < 1)
     return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT, "wrong number of arguments");
   const ddk_tensor* x = ddk_kernel_arg_tensor(ctx, node, 0);
@@ -73,6 +90,9 @@ ddk_status ddk_kernel_aten_softmax(ddk_kernel_ctx* ctx, const ddk_node_view* nod
                            "dim must be an int and half_to_float a bool");
   ddk_status st = ddk_ku_check_dtype(ctx, node, "self", x, DDK_KU_MASK_FLOATS);
   if (st != DDK_OK) return st;
+  if (harg->u.b && take_log)
+    return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
+                           "conversion from half to float is not supported on CPU");
   const ddk_dtype want = harg->u.b && x->dtype == DDK_DTYPE_FLOAT16 ? DDK_DTYPE_FLOAT32 : x->dtype;
   if (y->dtype != want || (harg->u.b && x->dtype != DDK_DTYPE_FLOAT16))
     return ddk_kernel_fail(ctx, node, DDK_DTYPE_MISMATCH,
@@ -92,7 +112,7 @@ ddk_status ddk_kernel_aten_softmax(ddk_kernel_ctx* ctx, const ddk_node_view* nod
       return ddk_kernel_fail(ctx, node, DDK_SHAPE_MISMATCH, "result shape differs from self's");
     sizes[i] = x->sizes[i];
   }
-  softmax_problem p = {x, y, 1, 0, 0};
+  softmax_problem p = {x, y, 1, 0, 0, take_log, false};
   if (x->rank > 0) {
     p.len = x->sizes[dim];
     p.xst = x->strides[dim];
@@ -100,6 +120,9 @@ ddk_status ddk_kernel_aten_softmax(ddk_kernel_ctx* ctx, const ddk_node_view* nod
     sizes[dim] = 1; /* walk every row start */
   }
   if (p.len == 0) return DDK_OK;
+  /* ATen's last-dim log_softmax keeps the sum and its log in the storage
+   * type (float16/bfloat16); its other-dim kernel keeps them in float. */
+  p.lse_in_storage = take_log && (x->rank == 0 || dim == (int64_t)x->rank - 1);
   const int64_t* strides[2] = {y->strides, x->strides};
   ddk_ku_loop loop;
   ddk_ku_loop_init_strided(&loop, sizes, x->rank, strides, 2);
@@ -119,4 +142,12 @@ ddk_status ddk_kernel_aten_softmax(ddk_kernel_ctx* ctx, const ddk_node_view* nod
     ddk_ku_cursor_next_row(&loop, &c);
   }
   return DDK_OK;
+}
+
+ddk_status ddk_kernel_aten_softmax(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return softmax_kernel(ctx, node, false);
+}
+
+ddk_status ddk_kernel_aten_log_softmax(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
+  return softmax_kernel(ctx, node, true);
 }
