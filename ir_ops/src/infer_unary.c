@@ -76,8 +76,7 @@ static ddk_status infer_unary(ddk_infer_ctx* c, unary_kind kind, const char* con
 }
 
 /* _softmax / _log_softmax(self, dim, half_to_float). ATen's CPU kernels
- * refuse half_to_float; _log_softmax refuses it too, while _softmax keeps
- * its CUDA/meta meaning (float16 in, float32 out) for existing users. */
+ * refuse half_to_float=True ("not supported on CPU"); so do we. */
 static ddk_status infer_softmax(ddk_infer_ctx* c, bool allow_half_to_float) {
   const ddk_tensor* x = NULL;
   ddk_dtype dt = DDK_DTYPE_INVALID;
@@ -168,7 +167,7 @@ ddk_status ddk_infer_aten_gelu(ddk_infer_ctx* c) {
   return infer_gelu(c);
 }
 ddk_status ddk_infer_aten_softmax(ddk_infer_ctx* c) {
-  return infer_softmax(c, true);
+  return infer_softmax(c, false);
 }
 ddk_status ddk_infer_aten_log_softmax(ddk_infer_ctx* c) {
   return infer_softmax(c, false);

@@ -395,8 +395,23 @@ ddk_status ddk_ku_arg_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node, uin
 bool ddk_ku_scalar_to_i64(const ddk_ku_scalar* s, ddk_dtype dtype, int64_t* out) {
   int64_t v = s->i;
   if (s->is_float) {
-    if (!(s->f >= -9223372036854775808.0 && s->f < 9223372036854775808.0)) return false;
+    /* c10 checks a floating value before truncating it: it must satisfy
+     * lowest <= f < max + 1 of the target (uint8 gets no negative wrap) */
+    double lo = -9223372036854775808.0, hi = 9223372036854775808.0;
+    switch (dtype) {
+      case DDK_DTYPE_UINT8: lo = 0.0; hi = 256.0; break;
+      case DDK_DTYPE_INT8: lo = -128.0; hi = 128.0; break;
+      case DDK_DTYPE_INT16: lo = -32768.0; hi = 32768.0; break;
+      case DDK_DTYPE_INT32: lo = -2147483648.0; hi = 2147483648.0; break;
+      default: break;
+    }
+    if (dtype != DDK_DTYPE_BOOL && !(s->f >= lo && s->f < hi)) return false;
+    if (!(s->f >= -9223372036854775808.0 && s->f < 9223372036854775808.0)) {
+      *out = s->f != 0.0; /* bool: any nonzero value (NaN too) is true */
+      return dtype == DDK_DTYPE_BOOL;
+    }
     v = (int64_t)s->f;
+    if (dtype == DDK_DTYPE_BOOL) v = s->f != 0.0;
   }
   *out = v;
   switch (dtype) {

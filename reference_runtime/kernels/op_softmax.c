@@ -12,9 +12,7 @@
  * float16/bfloat16 _log_softmax along the last dim rounds s and log(s) to
  * the storage dtype before the final subtraction (ATen's last-dim kernel
  * keeps them in a scalar_t buffer).
- * half_to_float=True: _log_softmax refuses it, as ATen's CPU kernels do;
- * _softmax keeps its CUDA/meta meaning (float16 in, float32 out), which
- * ATen's CPU kernel refuses (a deviation kept for existing users).
+ * half_to_float=True is refused, as ATen's CPU kernels refuse it.
  *
  * Dtypes: float16, bfloat16, float32, float64 (ATen has no integer softmax).
  * Layout: any input strides; the output is written through its strides.
@@ -90,14 +88,12 @@ static ddk_status softmax_kernel(ddk_kernel_ctx* ctx, const ddk_node_view* node,
                            "dim must be an int and half_to_float a bool");
   ddk_status st = ddk_ku_check_dtype(ctx, node, "self", x, DDK_KU_MASK_FLOATS);
   if (st != DDK_OK) return st;
-  if (harg->u.b && take_log)
+  if (harg->u.b)
     return ddk_kernel_fail(ctx, node, DDK_INVALID_ARGUMENT,
                            "conversion from half to float is not supported on CPU");
-  const ddk_dtype want = harg->u.b && x->dtype == DDK_DTYPE_FLOAT16 ? DDK_DTYPE_FLOAT32 : x->dtype;
-  if (y->dtype != want || (harg->u.b && x->dtype != DDK_DTYPE_FLOAT16))
-    return ddk_kernel_fail(ctx, node, DDK_DTYPE_MISMATCH,
-                           "result must be %s (half_to_float needs float16 input)",
-                           ddk_dtype_name(want));
+  if (y->dtype != x->dtype)
+    return ddk_kernel_fail(ctx, node, DDK_DTYPE_MISMATCH, "result must be %s",
+                           ddk_dtype_name(x->dtype));
   const int64_t r = x->rank == 0 ? 1 : (int64_t)x->rank;
   int64_t dim = darg->u.i;
   if (dim < -r || dim >= r)

@@ -64,6 +64,7 @@ def transcendental(g: Gen, op: str, dt):
 def softmax(g: Gen, op: str, dt):
     if dt is None:
         g.case("softmax/int", "_softmax", [g.rand((3,), torch.int64), 0, False])
+        g.case("softmax/half_to_float", "_softmax", [g.rand((3,), torch.float16), 0, True])
         return
     for shape, dim, lay in [((4, 7), -1, None), ((4, 7), 0, None), ((2, 3, 4, 5), 1, "channels_last"),
                             ((3, 300), 1, None), ((), 0, None), ((2, 0, 3), 1, None)]:

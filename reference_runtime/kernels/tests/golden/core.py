@@ -223,6 +223,8 @@ def dim_order(t):
 
 
 def storage_bytes(t):
+    if t.numel() == 0:
+        return b""
     flat = torch.as_strided(t, (t.numel(),), (1,), t.storage_offset()) if t.numel() else t.reshape(0)
     return flat.contiguous().view(torch.uint8).numpy().tobytes()
 
@@ -276,6 +278,8 @@ def schema_kind(t):
         return "int_list"
     if text == "float":
         return "float"
+    if text == "ScalarType":
+        return "dtype"
     return None
 
 
@@ -286,6 +290,8 @@ def encode_arg(v, values, kind=None):
         return struct.pack("<I", ARG_NONE)
     if kind == "float" and isinstance(v, int) and not isinstance(v, bool):
         v = float(v)
+    if kind == "dtype" and isinstance(v, int) and not isinstance(v, bool):
+        return struct.pack("<Iq", ARG_DTYPE, v)  # a schema default (dtype=long -> 4)
     if isinstance(v, (list, tuple)) and kind is not None:
         if kind == "tensor_list":
             idx = []
