@@ -411,7 +411,7 @@ static ddk_status infer_upsample(ddk_infer_ctx* c, bool bilinear) {
     return ddk_infer_fail(c, DDK_SHAPE_MISMATCH, "expected a 4-D input, got %uD", x->rank);
   if (x->sizes[1] == 0)
     return ddk_infer_fail(c, DDK_SHAPE_MISMATCH, "non-empty 4D data tensor expected (C is 0)");
-  int64_t hw[2];
+  int64_t hw[2] = {0, 0};
   st = upsample_out(c, x, bilinear ? 3 : 2, hw);
   if (st != DDK_OK) return st;
   const int64_t sizes[4] = {x->sizes[0], x->sizes[1], hw[0], hw[1]};
