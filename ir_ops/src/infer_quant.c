@@ -61,7 +61,7 @@ static ddk_status q_arg_float(ddk_infer_ctx* c, uint32_t i, const char* name, do
 
 /* torch's _quant_min_max_bounds_check. */
 static ddk_status q_check_bounds(ddk_infer_ctx* c, int64_t qmin, int64_t qmax, ddk_dtype dt) {
-  int64_t lo, hi;
+  int64_t lo = 0, hi = 0;
   switch (dt) {
     case DDK_DTYPE_UINT8:
       lo = 0, hi = 255;
@@ -140,12 +140,12 @@ static ddk_status q_broadcast3(ddk_infer_ctx* c, const ddk_tensor* a, const ddk_
 static ddk_status infer_quantize_per_tensor(ddk_infer_ctx* c, int variant) {
   Q_TRY(ddk_infer_need(c, 6, 1));
   const ddk_tensor* x = NULL;
-  ddk_dtype dt;
+  ddk_dtype dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(q_arg_dtype(c, 5, "dtype", true, 0, &dt));
   if (variant == 0) {
-    double scale;
-    int64_t zp, qmin, qmax;
+    double scale = 0.0;
+    int64_t zp = 0, qmin = 0, qmax = 0;
     Q_TRY(q_arg_float(c, 1, "scale", &scale));
     Q_TRY(ddk_infer_arg_int(c, 2, "zero_point", &zp));
     Q_TRY(ddk_infer_arg_int(c, 3, "quant_min", &qmin));
@@ -159,7 +159,7 @@ static ddk_status infer_quantize_per_tensor(ddk_infer_ctx* c, int variant) {
     Q_TRY(q_check_one(c, z, "zero_point"));
     Q_TRY(q_check_one(c, s, "scale"));
     if (variant == 1) {
-      int64_t qmin, qmax;
+      int64_t qmin = 0, qmax = 0;
       Q_TRY(ddk_infer_arg_int(c, 3, "quant_min", &qmin));
       Q_TRY(ddk_infer_arg_int(c, 4, "quant_max", &qmax));
       if (q_is_half_float32(x->dtype)) Q_TRY(q_check_bounds(c, qmin, qmax, dt));
@@ -182,13 +182,13 @@ static ddk_status infer_quantize_per_tensor(ddk_infer_ctx* c, int variant) {
 static ddk_status infer_dequantize_per_tensor(ddk_infer_ctx* c, int variant) {
   Q_TRY(ddk_infer_need(c, 7, 1));
   const ddk_tensor* x = NULL;
-  ddk_dtype dt, out_dt;
+  ddk_dtype dt = DDK_DTYPE_INVALID, out_dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(q_arg_dtype(c, 5, "dtype", true, 0, &dt));
   Q_TRY(q_arg_dtype(c, 6, "out_dtype", false, DDK_DTYPE_FLOAT32, &out_dt));
   if (variant == 0) {
-    double scale;
-    int64_t zp;
+    double scale = 0.0;
+    int64_t zp = 0;
     Q_TRY(q_arg_float(c, 1, "scale", &scale));
     Q_TRY(ddk_infer_arg_int(c, 2, "zero_point", &zp));
   } else {
@@ -239,9 +239,9 @@ ddk_status ddk_infer_quantized_decomposed_dequantize_per_tensor_tensor2(ddk_infe
 static ddk_status infer_choose_qparams(ddk_infer_ctx* c) {
   Q_TRY(ddk_infer_need(c, 5, 2));
   const ddk_tensor* x = NULL;
-  int64_t qmin, qmax;
-  double eps;
-  ddk_dtype dt;
+  int64_t qmin = 0, qmax = 0;
+  double eps = 0.0;
+  ddk_dtype dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(ddk_infer_arg_int(c, 1, "quant_min", &qmin));
   Q_TRY(ddk_infer_arg_int(c, 2, "quant_max", &qmax));
@@ -275,7 +275,7 @@ ddk_status ddk_infer_quantized_decomposed_choose_qparams_symmetric_tensor(ddk_in
 static ddk_status infer_choose_qparams_per_token(ddk_infer_ctx* c, bool asymmetric) {
   Q_TRY(ddk_infer_need(c, 2, 2));
   const ddk_tensor* x = NULL;
-  ddk_dtype dt;
+  ddk_dtype dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(q_arg_dtype(c, 1, "dtype", true, 0, &dt));
   if (!q_is_real(x->dtype) || x->dtype == DDK_DTYPE_BOOL)
@@ -290,7 +290,7 @@ static ddk_status infer_choose_qparams_per_token(ddk_infer_ctx* c, bool asymmetr
   int64_t sizes[DDK_MAX_RANK];
   memcpy(sizes, x->sizes, sizeof(int64_t) * x->rank);
   if (x->rank > 0) sizes[x->rank - 1] = 1;
-  ddk_dtype sdt, zdt;
+  ddk_dtype sdt = DDK_DTYPE_INVALID, zdt = DDK_DTYPE_INVALID;
   if (asymmetric) {
     sdt = DDK_DTYPE_FLOAT64;
     zdt = DDK_DTYPE_INT64;
@@ -342,8 +342,8 @@ static ddk_status q_per_channel_shape(ddk_infer_ctx* c, const ddk_tensor* x, con
 ddk_status ddk_infer_quantized_decomposed_quantize_per_channel(ddk_infer_ctx* c) {
   Q_TRY(ddk_infer_need(c, 7, 1));
   const ddk_tensor *x = NULL, *s = NULL, *z = NULL;
-  int64_t axis, qmin, qmax;
-  ddk_dtype dt;
+  int64_t axis = 0, qmin = 0, qmax = 0;
+  ddk_dtype dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(ddk_infer_arg_tensor(c, 1, "scales", &s));
   Q_TRY(ddk_infer_arg_tensor(c, 2, "zero_points", &z));
@@ -366,8 +366,8 @@ ddk_status ddk_infer_quantized_decomposed_quantize_per_channel(ddk_infer_ctx* c)
 ddk_status ddk_infer_quantized_decomposed_dequantize_per_channel(ddk_infer_ctx* c) {
   Q_TRY(ddk_infer_need(c, 8, 1));
   const ddk_tensor *x = NULL, *s = NULL, *z = NULL;
-  int64_t axis, qmin, qmax;
-  ddk_dtype dt, out_dt;
+  int64_t axis = 0, qmin = 0, qmax = 0;
+  ddk_dtype dt = DDK_DTYPE_INVALID, out_dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(ddk_infer_arg_tensor(c, 1, "scales", &s));
   Q_TRY(ddk_infer_arg_opt_tensor(c, 2, "zero_points", &z));
@@ -401,8 +401,8 @@ ddk_status ddk_infer_quantized_decomposed_dequantize_per_channel(ddk_infer_ctx* 
 ddk_status ddk_infer_quantized_decomposed_quantize_per_token(ddk_infer_ctx* c) {
   Q_TRY(ddk_infer_need(c, 6, 1));
   const ddk_tensor *x = NULL, *s = NULL, *z = NULL;
-  int64_t qmin, qmax;
-  ddk_dtype dt;
+  int64_t qmin = 0, qmax = 0;
+  ddk_dtype dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(ddk_infer_arg_tensor(c, 1, "scales", &s));
   Q_TRY(ddk_infer_arg_tensor(c, 2, "zero_points", &z));
@@ -427,8 +427,8 @@ ddk_status ddk_infer_quantized_decomposed_quantize_per_token(ddk_infer_ctx* c) {
 ddk_status ddk_infer_quantized_decomposed_dequantize_per_token(ddk_infer_ctx* c) {
   Q_TRY(ddk_infer_need(c, 7, 1));
   const ddk_tensor *x = NULL, *s = NULL, *z = NULL;
-  int64_t qmin, qmax;
-  ddk_dtype dt, out_dt;
+  int64_t qmin = 0, qmax = 0;
+  ddk_dtype dt = DDK_DTYPE_INVALID, out_dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(ddk_infer_arg_tensor(c, 1, "scales", &s));
   Q_TRY(ddk_infer_arg_tensor(c, 2, "zero_points", &z));
@@ -478,8 +478,8 @@ static ddk_status q_group_check(ddk_infer_ctx* c, const ddk_tensor* x, const ddk
 ddk_status ddk_infer_quantized_decomposed_quantize_per_channel_group(ddk_infer_ctx* c) {
   Q_TRY(ddk_infer_need(c, 7, 1));
   const ddk_tensor *x = NULL, *s = NULL, *z = NULL;
-  int64_t qmin, qmax, gs;
-  ddk_dtype dt;
+  int64_t qmin = 0, qmax = 0, gs = 0;
+  ddk_dtype dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(ddk_infer_arg_tensor(c, 1, "scales", &s));
   Q_TRY(ddk_infer_arg_tensor(c, 2, "zero_points", &z));
@@ -496,8 +496,8 @@ ddk_status ddk_infer_quantized_decomposed_quantize_per_channel_group(ddk_infer_c
 ddk_status ddk_infer_quantized_decomposed_dequantize_per_channel_group(ddk_infer_ctx* c) {
   Q_TRY(ddk_infer_need(c, 8, 1));
   const ddk_tensor *x = NULL, *s = NULL, *z = NULL;
-  int64_t qmin, qmax, gs;
-  ddk_dtype dt, out_dt;
+  int64_t qmin = 0, qmax = 0, gs = 0;
+  ddk_dtype dt = DDK_DTYPE_INVALID, out_dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "input", &x));
   Q_TRY(ddk_infer_arg_tensor(c, 1, "scales", &s));
   Q_TRY(ddk_infer_arg_opt_tensor(c, 2, "zero_points", &z));
@@ -523,7 +523,7 @@ ddk_status ddk_infer_quantized_decomposed_dequantize_per_channel_group(ddk_infer
 static ddk_status infer_embedding(ddk_infer_ctx* c, int bits, bool with_dtype) {
   Q_TRY(ddk_infer_need(c, with_dtype ? 7 : 6, 1));
   const ddk_tensor *w = NULL, *s = NULL, *z = NULL, *idx = NULL;
-  int64_t qmin, qmax;
+  int64_t qmin = 0, qmax = 0;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "weight", &w));
   Q_TRY(ddk_infer_arg_tensor(c, 1, "weight_scales", &s));
   Q_TRY(ddk_infer_arg_opt_tensor(c, 2, "weight_zero_points", &z));
@@ -648,7 +648,7 @@ ddk_status ddk_infer_quantized_decomposed_mixed_linear(ddk_infer_ctx* c) {
 /* ------------------------------------------------------------------------ */
 
 static ddk_status q_check_add_range(ddk_infer_ctx* c, uint32_t i, const char* which) {
-  int64_t lo, hi;
+  int64_t lo = 0, hi = 0;
   Q_TRY(ddk_infer_arg_int(c, i, "quant_min", &lo));
   Q_TRY(ddk_infer_arg_int(c, i + 1, "quant_max", &hi));
   if (!(lo >= 0 && hi <= 255 && lo <= hi))
@@ -662,8 +662,8 @@ static ddk_status q_check_add_range(ddk_infer_ctx* c, uint32_t i, const char* wh
 static ddk_status infer_qadd(ddk_infer_ctx* c) {
   Q_TRY(ddk_infer_need(c, 14, 1));
   const ddk_tensor *a = NULL, *b = NULL;
-  double f;
-  int64_t zp;
+  double f = 0.0;
+  int64_t zp = 0;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "a", &a));
   Q_TRY(ddk_infer_arg_tensor(c, 5, "b", &b));
   Q_TRY(q_arg_float(c, 1, "a_scale", &f));
@@ -694,10 +694,10 @@ ddk_status ddk_infer_quantized_decomposed_add_relu(ddk_infer_ctx* c) {
 ddk_status ddk_infer_quantized_decomposed_add_scalar(ddk_infer_ctx* c) {
   Q_TRY(ddk_infer_need(c, 12, 1));
   const ddk_tensor* a = NULL;
-  double f;
-  int64_t zp, qmin, qmax;
+  double f = 0.0;
+  int64_t zp = 0, qmin = 0, qmax = 0;
   uint32_t kind;
-  ddk_dtype a_dt, out_dt;
+  ddk_dtype a_dt = DDK_DTYPE_INVALID, out_dt = DDK_DTYPE_INVALID;
   Q_TRY(ddk_infer_arg_tensor(c, 0, "qa", &a));
   Q_TRY(q_arg_float(c, 1, "a_scale", &f));
   Q_TRY(ddk_infer_arg_int(c, 2, "a_zero_point", &zp));
