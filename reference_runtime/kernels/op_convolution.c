@@ -20,16 +20,19 @@
  * Layout: any strides for input, weight and bias (channels-last is read in
  * place); the output is written through its strides.
  *
- * Loop structure (direct, no im2col buffer): an output row chunk of up to
- * CONV_CW values accumulates on the stack; for every input channel of the
- * group and every kernel tap, a run of input values (gathered with the
- * conv stride) is multiplied by one weight and added to the chunk — a
- * unit-stride loop the compiler vectorises. A 1x1, stride-1, unpadded
- * kernel folds H (and D) into W so rows are long.
+ * Loop structure (implicit GEMM, no im2col buffer, no allocation): per
+ * sample and group, out[oc, pos] = sum_q W[oc, q] * X[q, pos] with q
+ * running over (input channel, kernel taps) and pos over output
+ * positions. Blocks of CONV_MC output channels x CONV_NC positions keep
+ * their sums in a stack buffer; for each CONV_KC slice of q, the weights
+ * are packed into CONV_MR-row panels and the input patches into
+ * CONV_NR-column panels on the fly (padding and, for transposed
+ * convolution, positions between strides pack as zeros), and the same
+ * register-blocked micro-kernel as op_matmul.c runs over them. Each
+ * result still sums its products in order in one accumulator of the math
+ * type.
  */
 #include "kernel_util.h"
-
-#define CONV_CW 256
 
 typedef struct conv_problem {
   ddk_dtype dt;
@@ -60,115 +63,178 @@ static int64_t conv_src(const conv_problem* p, int dim, int64_t o, int64_t k) {
   return t < p->in[dim] ? t : -1;
 }
 
-/*
- * The run of input values kernel tap `kw` contributes to the output chunk
- * [ow0, ow0 + cw) along W: `cnt` inputs from index *iw (consecutive, read
- * with the conv stride when not transposed) land on chunk positions
- * first, first + step, ... False when the tap touches no output.
- */
-static bool conv_tap(const conv_problem* p, int64_t ow0, int64_t cw, int64_t kw, int64_t* iw,
-                     int64_t* cnt, int64_t* first, int64_t* step) {
-  const int64_t S = p->s[2], P = p->p[2], off = kw * p->d[2], W = p->in[2];
-  if (!p->transposed) { /* input iw = ow*S - P + off */
-    int64_t lo = ddk_ku_max(ow0, ddk_ku_ceil_div(P - off, S));
-    int64_t hi = ddk_ku_min(ow0 + cw, ddk_ku_floor_div(W - 1 + P - off, S) + 1);
-    if (hi <= lo) return false;
-    *iw = lo * S - P + off;
-    *cnt = hi - lo;
-    *first = lo - ow0;
-    *step = 1;
-    return true;
-  }
-  /* transposed: output ow = iw*S - P + off */
-  int64_t lo = ddk_ku_max(0, ddk_ku_ceil_div(ow0 + P - off, S));
-  int64_t hi = ddk_ku_min(W, ddk_ku_floor_div(ow0 + cw - 1 + P - off, S) + 1);
-  if (hi <= lo) return false;
-  *iw = lo;
-  *cnt = hi - lo;
-  *first = lo * S - P + off - ow0;
-  *step = S;
-  return true;
+#define CONV_MR 4
+#define CONV_NR 8
+#define CONV_MC 64
+#define CONV_NC 64
+#define CONV_KC_4 128 /* depth of a packed slice, 4-byte math types */
+#define CONV_KC_8 64  /* 8-byte math types (stack buffers stay under 100 KiB) */
+
+/* Kernel index q -> (input channel in group, taps d, h, w). */
+static void conv_split_q(const conv_problem* p, int64_t q, int64_t* icg, int64_t t[3]) {
+  t[2] = q % p->k[2];
+  q /= p->k[2];
+  t[1] = q % p->k[1];
+  q /= p->k[1];
+  t[0] = q % p->k[0];
+  *icg = q / p->k[0];
 }
 
-#define CONV_DEFINE(SUF, MT, AT)                                                                   \
-  static void conv_##SUF(const conv_problem* p) {                                                  \
-    const ddk_dtype dt = p->dt;                                                                    \
-    MT xscr[CONV_CW], wscr[CONV_CW], oscr[CONV_CW];                                                \
-    AT acc[CONV_CW];                                                                               \
-    for (int64_t n = 0; n < p->N; ++n)                                                             \
-      for (int64_t oc = 0; oc < p->G * p->cout_g; ++oc) {                                          \
-        const int64_t g = oc / p->cout_g;                                                          \
-        AT bias = 0;                                                                               \
-        if (p->bias != NULL)                                                                       \
-          bias = (AT)ddk_ku_row_##SUF(xscr, p->bias, p->bias_dt, dt, oc * p->bs, 1, 1)[0];         \
-        for (int64_t od = 0; od < p->out[0]; ++od)                                                 \
-          for (int64_t oh = 0; oh < p->out[1]; ++oh)                                               \
-            for (int64_t ow0 = 0; ow0 < p->out[2]; ow0 += CONV_CW) {                               \
-              const int64_t cw = ddk_ku_min(CONV_CW, p->out[2] - ow0);                             \
-              for (int64_t t = 0; t < cw; ++t) acc[t] = 0;                                         \
-              for (int64_t icg = 0; icg < p->cin_g; ++icg) {                                       \
-                const int64_t ic = g * p->cin_g + icg;                                             \
-                const int64_t wbase = p->transposed ? ic * p->ws0 + (oc - g * p->cout_g) * p->ws1  \
-                                                    : oc * p->ws0 + icg * p->ws1;                  \
-                for (int64_t kd = 0; kd < p->k[0]; ++kd) {                                         \
-                  const int64_t id = conv_src(p, 0, od, kd);                                       \
-                  if (id < 0) continue;                                                            \
-                  for (int64_t kh = 0; kh < p->k[1]; ++kh) {                                       \
-                    const int64_t ih = conv_src(p, 1, oh, kh);                                     \
-                    if (ih < 0) continue;                                                          \
-                    const int64_t xbase =                                                          \
-                        n * p->xs_n + ic * p->xs_c + id * p->xs[0] + ih * p->xs[1];                \
-                    for (int64_t kw0 = 0; kw0 < p->k[2]; kw0 += CONV_CW) {                         \
-                      const int64_t kn = ddk_ku_min(CONV_CW, p->k[2] - kw0);                       \
-                      const MT* wr = ddk_ku_row_##SUF(                                             \
-                          wscr, p->w, dt, dt,                                                      \
-                          wbase + kd * p->ws[0] + kh * p->ws[1] + kw0 * p->ws[2], p->ws[2], kn);   \
-                      for (int64_t kq = 0; kq < kn; ++kq) {                                        \
-                        const int64_t kw = kw0 + kq;                                               \
-                        const AT wv = (AT)wr[kq];                                                  \
-                        int64_t iw, cnt, first, step;                                              \
-                        if (!conv_tap(p, ow0, cw, kw, &iw, &cnt, &first, &step)) continue;         \
-                        const int64_t xstep = p->transposed ? p->xs[2] : p->s[2] * p->xs[2];       \
-                        const MT* xr = ddk_ku_row_##SUF(xscr, p->x, dt, dt, xbase + iw * p->xs[2], \
-                                                        xstep, cnt);                               \
-                        AT* a = acc + first;                                                       \
-                        if (step == 1) {                                                           \
-                          for (int64_t t = 0; t < cnt; ++t) a[t] += wv * (AT)xr[t];                \
-                        } else {                                                                   \
-                          for (int64_t t = 0; t < cnt; ++t) a[t * step] += wv * (AT)xr[t];         \
-                        }                                                                          \
-                      }                                                                            \
-                    }                                                                              \
-                  }                                                                                \
-                }                                                                                  \
-              }                                                                                    \
-              const int64_t yoff =                                                                 \
-                  n * p->ys_n + oc * p->ys_c + od * p->ys[0] + oh * p->ys[1] + ow0 * p->ys[2];     \
-              MT* o = ddk_ku_out_row_##SUF(oscr, p->y, dt, yoff, p->ys[2]);                        \
-              for (int64_t t = 0; t < cw; ++t) o[t] = (MT)(acc[t] + bias);                         \
-              ddk_ku_out_row_commit_##SUF(o, p->y, dt, yoff, p->ys[2], cw);                        \
-            }                                                                                      \
-      }                                                                                            \
-  }
-
-CONV_DEFINE(f32, float, float)
-CONV_DEFINE(f64, double, double)
-CONV_DEFINE(i64, int64_t, uint64_t)
-
-/* Merges spatial dim `dim` into W when a 1x1, stride-1, unpadded tap lets
- * input and output rows run on across it. */
-static void conv_fold(conv_problem* p, int dim) {
-  const bool taps_trivial = p->k[dim] == 1 && p->k[2] == 1 && p->s[dim] == 1 && p->s[2] == 1 &&
-                            p->p[dim] == 0 && p->p[2] == 0;
-  if (!taps_trivial || p->in[dim] != p->out[dim] || p->in[2] != p->out[2]) return;
-  if (p->xs[dim] != p->in[2] * p->xs[2] || p->ys[dim] != p->out[2] * p->ys[2]) return;
-  for (int d = dim; d < 2; ++d) {
-    if (d != dim && p->in[d] != 1) return; /* only fold across dims already folded */
-  }
-  p->in[2] *= p->in[dim];
-  p->out[2] *= p->out[dim];
-  p->in[dim] = p->out[dim] = 1;
+/* Output position index -> (d, h, w). */
+static void conv_split_pos(const conv_problem* p, int64_t pos, int64_t o[3]) {
+  o[2] = pos % p->out[2];
+  pos /= p->out[2];
+  o[1] = pos % p->out[1];
+  o[0] = pos / p->out[1];
 }
+
+/* True when elements of dtype `dt` are stored as math type `m` itself
+ * (float32, float64, int64), so packing may read them directly. */
+static bool conv_direct(ddk_dtype dt, ddk_ku_math m) {
+  return (m == DDK_KU_MATH_F32 && dt == DDK_DTYPE_FLOAT32) ||
+         (m == DDK_KU_MATH_F64 && dt == DDK_DTYPE_FLOAT64) ||
+         (m == DDK_KU_MATH_I64 && dt == DDK_DTYPE_INT64);
+}
+
+#define CONV_DEFINE(SUF, MT, AT, KC)                                                            \
+  static void conv_micro_##SUF(int64_t kc, const AT* restrict a, const AT* restrict b,          \
+                               AT* restrict c, int64_t ldc) {                                   \
+    AT acc[CONV_MR][CONV_NR];                                                                   \
+    for (int i = 0; i < CONV_MR; ++i)                                                           \
+      for (int j = 0; j < CONV_NR; ++j) acc[i][j] = c[i * ldc + j];                             \
+    for (int64_t k = 0; k < kc; ++k) {                                                          \
+      const AT* restrict ak = a + k * CONV_MR;                                                  \
+      const AT* restrict bk = b + k * CONV_NR;                                                  \
+      for (int i = 0; i < CONV_MR; ++i)                                                         \
+        for (int j = 0; j < CONV_NR; ++j) acc[i][j] += ak[i] * bk[j];                           \
+    }                                                                                           \
+    for (int i = 0; i < CONV_MR; ++i)                                                           \
+      for (int j = 0; j < CONV_NR; ++j) c[i * ldc + j] = acc[i][j];                             \
+  }                                                                                             \
+                                                                                                \
+  /* Weights of group g, out channels [oc0, oc0 + mc) x q in [q0, q0 + kc). */                  \
+  static void conv_pack_w_##SUF(const conv_problem* p, int64_t g, int64_t oc0, int64_t mc,      \
+                                int64_t q0, int64_t kc, AT* restrict dst) {                     \
+    const int64_t panels = (mc + CONV_MR - 1) / CONV_MR;                                        \
+    const bool direct = conv_direct(p->dt, DDK_KU_MATH_OF_TYPE_(MT));                           \
+    const MT* wd = (const MT*)p->w;                                                             \
+    for (int64_t k = 0; k < kc; ++k) {                                                          \
+      int64_t icg, t[3];                                                                        \
+      conv_split_q(p, q0 + k, &icg, t);                                                         \
+      const int64_t ic = g * p->cin_g + icg;                                                    \
+      const int64_t toff = t[0] * p->ws[0] + t[1] * p->ws[1] + t[2] * p->ws[2];                 \
+      for (int64_t ii = 0; ii < panels * CONV_MR; ++ii) {                                       \
+        AT v = 0;                                                                               \
+        if (ii < mc) {                                                                          \
+          const int64_t ocg = oc0 + ii;                                                         \
+          const int64_t off = p->transposed ? ic * p->ws0 + ocg * p->ws1                        \
+                                            : (g * p->cout_g + ocg) * p->ws0 + icg * p->ws1;    \
+          v = (AT)(direct ? wd[off + toff] : ddk_ku_load_##SUF(p->w, p->dt, off + toff));       \
+        }                                                                                       \
+        dst[(ii / CONV_MR) * kc * CONV_MR + k * CONV_MR + ii % CONV_MR] = v;                    \
+      }                                                                                         \
+    }                                                                                           \
+  }                                                                                             \
+                                                                                                \
+  /* Input patches of sample n, group g: q in [q0, q0 + kc) x output                            \
+   * positions [j0, j0 + nc). */                                                                \
+  static void conv_pack_x_##SUF(const conv_problem* p, int64_t n, int64_t g, int64_t q0,        \
+                                int64_t kc, int64_t j0, int64_t nc, AT* restrict dst) {         \
+    const int64_t panels = (nc + CONV_NR - 1) / CONV_NR;                                        \
+    const bool direct = conv_direct(p->dt, DDK_KU_MATH_OF_TYPE_(MT));                           \
+    const MT* xd = (const MT*)p->x;                                                             \
+    for (int64_t k = 0; k < kc; ++k) {                                                          \
+      int64_t icg, t[3], o[3];                                                                  \
+      conv_split_q(p, q0 + k, &icg, t);                                                         \
+      conv_split_pos(p, j0, o);                                                                 \
+      const int64_t cbase = n * p->xs_n + (g * p->cin_g + icg) * p->xs_c;                       \
+      AT* d = dst + k * CONV_NR;                                                                \
+      int64_t jj = 0;                                                                           \
+      while (jj < nc) { /* one run along the last output dim */                                 \
+        const int64_t run = ddk_ku_min(nc - jj, p->out[2] - o[2]);                              \
+        const int64_t id = conv_src(p, 0, o[0], t[0]), ih = conv_src(p, 1, o[1], t[1]);         \
+        const int64_t rowbase = cbase + id * p->xs[0] + ih * p->xs[1];                          \
+        const int64_t step = p->s[2], first = t[2] * p->d[2] - p->p[2];                         \
+        for (int64_t r = 0; r < run; ++r, ++jj) {                                               \
+          int64_t iw = -1;                                                                      \
+          if (id >= 0 && ih >= 0) {                                                             \
+            if (p->transposed) {                                                                \
+              iw = conv_src(p, 2, o[2] + r, t[2]);                                              \
+            } else {                                                                            \
+              iw = (o[2] + r) * step + first;                                                   \
+              if (iw >= p->in[2]) iw = -1;                                                      \
+            }                                                                                   \
+          }                                                                                     \
+          AT v = 0;                                                                             \
+          if (iw >= 0) {                                                                        \
+            const int64_t off = rowbase + iw * p->xs[2];                                        \
+            v = (AT)(direct ? xd[off] : ddk_ku_load_##SUF(p->x, p->dt, off));                   \
+          }                                                                                     \
+          d[(jj / CONV_NR) * kc * CONV_NR + jj % CONV_NR] = v;                                  \
+        }                                                                                       \
+        o[2] += run;                                                                            \
+        if (o[2] == p->out[2]) {                                                                \
+          o[2] = 0;                                                                             \
+          if (++o[1] == p->out[1]) {                                                            \
+            o[1] = 0;                                                                           \
+            ++o[0];                                                                             \
+          }                                                                                     \
+        }                                                                                       \
+      }                                                                                         \
+      for (; jj < panels * CONV_NR; ++jj) d[(jj / CONV_NR) * kc * CONV_NR + jj % CONV_NR] = 0;  \
+    }                                                                                           \
+  }                                                                                             \
+                                                                                                \
+  static void conv_##SUF(const conv_problem* p) {                                               \
+    const ddk_dtype dt = p->dt;                                                                 \
+    AT wpack[CONV_MC * KC], xpack[KC * CONV_NC];                                                \
+    AT cbuf[CONV_MC][CONV_NC];                                                                  \
+    MT scr[CONV_NC];                                                                            \
+    const int64_t Q = p->cin_g * p->k[0] * p->k[1] * p->k[2];                                   \
+    const int64_t P = p->out[0] * p->out[1] * p->out[2];                                        \
+    for (int64_t n = 0; n < p->N; ++n)                                                          \
+      for (int64_t g = 0; g < p->G; ++g)                                                        \
+        for (int64_t j0 = 0; j0 < P; j0 += CONV_NC) {                                           \
+          const int64_t nc = ddk_ku_min(CONV_NC, P - j0);                                       \
+          const int64_t npan = (nc + CONV_NR - 1) / CONV_NR;                                    \
+          for (int64_t i0 = 0; i0 < p->cout_g; i0 += CONV_MC) {                                 \
+            const int64_t mc = ddk_ku_min(CONV_MC, p->cout_g - i0);                             \
+            const int64_t mpan = (mc + CONV_MR - 1) / CONV_MR;                                  \
+            memset(cbuf, 0, sizeof cbuf);                                                       \
+            for (int64_t q0 = 0; q0 < Q; q0 += KC) {                                            \
+              const int64_t kc = ddk_ku_min(KC, Q - q0);                                        \
+              conv_pack_x_##SUF(p, n, g, q0, kc, j0, nc, xpack);                                \
+              conv_pack_w_##SUF(p, g, i0, mc, q0, kc, wpack);                                   \
+              for (int64_t ip = 0; ip < mpan; ++ip)                                             \
+                for (int64_t jp = 0; jp < npan; ++jp)                                           \
+                  conv_micro_##SUF(kc, wpack + ip * kc * CONV_MR, xpack + jp * kc * CONV_NR,    \
+                                   &cbuf[ip * CONV_MR][jp * CONV_NR], CONV_NC);                 \
+            }                                                                                   \
+            for (int64_t ii = 0; ii < mc; ++ii) {                                               \
+              const int64_t oc = g * p->cout_g + i0 + ii;                                       \
+              AT bias = 0;                                                                      \
+              if (p->bias != NULL)                                                              \
+                bias = (AT)ddk_ku_row_##SUF(scr, p->bias, p->bias_dt, dt, oc * p->bs, 1, 1)[0]; \
+              /* write the block row in runs along the output's last dim */                     \
+              for (int64_t jj = 0; jj < nc;) {                                                  \
+                int64_t o[3];                                                                   \
+                conv_split_pos(p, j0 + jj, o);                                                  \
+                const int64_t run = ddk_ku_min(nc - jj, p->out[2] - o[2]);                      \
+                const int64_t yoff = n * p->ys_n + oc * p->ys_c + o[0] * p->ys[0] +             \
+                                     o[1] * p->ys[1] + o[2] * p->ys[2];                         \
+                MT* out = ddk_ku_out_row_##SUF(scr, p->y, dt, yoff, p->ys[2]);                  \
+                for (int64_t t = 0; t < run; ++t) out[t] = (MT)(cbuf[ii][jj + t] + bias);       \
+                ddk_ku_out_row_commit_##SUF(out, p->y, dt, yoff, p->ys[2], run);                \
+                jj += run;                                                                      \
+              }                                                                                 \
+            }                                                                                   \
+          }                                                                                     \
+        }                                                                                       \
+  }
+
+CONV_DEFINE(f32, float, float, CONV_KC_4)
+CONV_DEFINE(f64, double, double, CONV_KC_8)
+CONV_DEFINE(i64, int64_t, uint64_t, CONV_KC_8)
 
 ddk_status ddk_kernel_aten_convolution(ddk_kernel_ctx* ctx, const ddk_node_view* node) {
   if (node->num_args < 9 || node->num_outputs < 1)
@@ -266,8 +332,6 @@ ddk_status ddk_kernel_aten_convolution(ddk_kernel_ctx* ctx, const ddk_node_view*
   p.x = x->data;
   p.w = w->data;
   p.y = y->data;
-  conv_fold(&p, 1);
-  conv_fold(&p, 0);
   switch (ddk_ku_math_of(p.dt)) {
     case DDK_KU_MATH_F32:
       conv_f32(&p);

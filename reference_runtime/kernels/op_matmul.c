@@ -17,18 +17,28 @@
  * Layout: any strides (transposed or channels-last views are read in
  * place); the output is written through its strides.
  *
- * Loop structure: the output is computed in MM_MB x MM_NB tiles held in an
- * accumulator on the stack; for each k the tile takes a rank-1 update from
- * MM_MB values of mat1 and a row of MM_NB values of mat2 (a unit-stride
- * inner loop the compiler vectorises). Tiles walk down a column panel of
- * mat2 (K x MM_NB), so that panel stays in cache while every row block of
- * mat1 streams past it.
+ * Loop structure (cache-blocked GEMM, no allocation): the output is cut
+ * into MM_MC x MM_NC blocks whose running sums live in a float (double,
+ * uint64) buffer on the stack; for each MM_KC_4 (MM_KC_8) slice of the
+ * depth, the slice of mat1 is packed into MM_MR-row panels and the slice
+ * of mat2 into MM_NR-column panels (converting the storage dtype to the
+ * math type and honouring any strides while packing), and a
+ * register-blocked MM_MR x MM_NR micro-kernel runs over the packed panels
+ * with restrict pointers and constant trip counts, so the compiler keeps
+ * the tile in vector registers. Sums over k still run in order within one
+ * float accumulator per result (ATen's float accumulation); only the
+ * blocking differs from a naive loop.
  */
 #include "kernel_util.h"
 
-#define MM_MB 4
-#define MM_NB 64
-#define MM_KC 64
+#define MM_MR 4
+#define MM_NR 8
+#define MM_MC 32
+#define MM_NC 64
+/* Depth of a packed slice: MM_KC_4 for 4-byte math types, MM_KC_8 for
+ * 8-byte ones, so that the stack buffers stay near 64 KiB either way. */
+#define MM_KC_4 128
+#define MM_KC_8 64
 
 typedef struct mm_problem {
   ddk_dtype dtype;
@@ -46,56 +56,109 @@ typedef struct mm_problem {
   bool alpha_nonzero;
 } mm_problem;
 
-/* One tiled product per math type: MT is the math type, AT the accumulator
- * (uint64_t for integers so that overflow wraps without UB). */
-#define MM_DEFINE(SUF, MT, AT, ALPHA, BETA)                                                       \
-  static void mm_##SUF(const mm_problem* p) {                                                     \
-    const ddk_dtype dt = p->dtype;                                                                \
-    const AT alpha = (ALPHA), beta = (BETA);                                                      \
-    MT ascr[MM_MB][MM_KC], bscr[MM_NB], sscr[MM_NB], oscr[MM_NB];                                 \
-    AT acc[MM_MB][MM_NB];                                                                         \
-    for (int64_t j0 = 0; j0 < p->cols; j0 += MM_NB) {                                             \
-      const int64_t nb = ddk_ku_min(MM_NB, p->cols - j0);                                         \
-      for (int64_t i0 = 0; i0 < p->rows; i0 += MM_MB) {                                           \
-        const int64_t mb = ddk_ku_min(MM_MB, p->rows - i0);                                       \
-        memset(acc, 0, sizeof acc);                                                               \
-        for (int64_t k0 = 0; p->alpha_nonzero && k0 < p->depth; k0 += MM_KC) {                    \
-          const int64_t kc = ddk_ku_min(MM_KC, p->depth - k0);                                    \
-          const MT* arow[MM_MB];                                                                  \
-          for (int64_t ii = 0; ii < mb; ++ii)                                                     \
-            arow[ii] = ddk_ku_row_##SUF(ascr[ii], p->a, dt, dt,                                   \
-                                        p->a_off + (i0 + ii) * p->as0 + k0 * p->as1, p->as1, kc); \
-          for (int64_t k = 0; k < kc; ++k) {                                                      \
-            const MT* brow = ddk_ku_row_##SUF(                                                    \
-                bscr, p->b, dt, dt, p->b_off + (k0 + k) * p->bs0 + j0 * p->bs1, p->bs1, nb);      \
-            for (int64_t ii = 0; ii < mb; ++ii) {                                                 \
-              const AT av = (AT)arow[ii][k];                                                      \
-              AT* accr = acc[ii];                                                                 \
-              for (int64_t jj = 0; jj < nb; ++jj) accr[jj] += av * (AT)brow[jj];                  \
-            }                                                                                     \
-          }                                                                                       \
-        }                                                                                         \
-        for (int64_t ii = 0; ii < mb; ++ii) {                                                     \
-          const int64_t coff = p->c_off + (i0 + ii) * p->cs0 + j0 * p->cs1;                       \
-          MT* o = ddk_ku_out_row_##SUF(oscr, p->c, dt, coff, p->cs1);                             \
-          const MT* srow = NULL;                                                                  \
-          if (p->s != NULL)                                                                       \
-            srow = ddk_ku_row_##SUF(sscr, p->s, dt, dt,                                           \
-                                    p->s_off + (i0 + ii) * p->ss0 + j0 * p->ss1, p->ss1, nb);     \
-          for (int64_t jj = 0; jj < nb; ++jj) {                                                   \
-            AT v = alpha * acc[ii][jj];                                                           \
-            if (srow != NULL) v += beta * (AT)srow[jj];                                           \
-            o[jj] = (MT)v;                                                                        \
-          }                                                                                       \
-          ddk_ku_out_row_commit_##SUF(o, p->c, dt, coff, p->cs1, nb);                             \
-        }                                                                                         \
-      }                                                                                           \
-    }                                                                                             \
+/*
+ * One blocked product per math type: MT is the math type, AT the
+ * accumulator (uint64_t for integers so that overflow wraps without UB).
+ *
+ * Packed layouts: apack holds ceil(mc / MR) panels of kc x MR values
+ * (panel-major, then k, then row); bpack ceil(nc / NR) panels of kc x NR
+ * values. Rows/columns past the matrix edge are packed as zeros, so the
+ * micro-kernel always runs full tiles; only the valid part is kept.
+ */
+#define MM_DEFINE(SUF, MT, AT, ALPHA, BETA, MM_KC)                                                 \
+  static void mm_micro_##SUF(int64_t kc, const AT* restrict a, const AT* restrict b,               \
+                             AT* restrict c, int64_t ldc) {                                        \
+    AT acc[MM_MR][MM_NR];                                                                          \
+    for (int i = 0; i < MM_MR; ++i)                                                                \
+      for (int j = 0; j < MM_NR; ++j) acc[i][j] = c[i * ldc + j];                                  \
+    for (int64_t k = 0; k < kc; ++k) {                                                             \
+      const AT* restrict ak = a + k * MM_MR;                                                       \
+      const AT* restrict bk = b + k * MM_NR;                                                       \
+      for (int i = 0; i < MM_MR; ++i)                                                              \
+        for (int j = 0; j < MM_NR; ++j) acc[i][j] += ak[i] * bk[j];                                \
+    }                                                                                              \
+    for (int i = 0; i < MM_MR; ++i)                                                                \
+      for (int j = 0; j < MM_NR; ++j) c[i * ldc + j] = acc[i][j];                                  \
+  }                                                                                                \
+                                                                                                   \
+  /* Packs rows [i0, i0 + mc) x depth [k0, k0 + kc) of mat1. */                                    \
+  static void mm_pack_a_##SUF(const mm_problem* p, int64_t i0, int64_t mc, int64_t k0, int64_t kc, \
+                              AT* restrict dst) {                                                  \
+    MT scr[MM_KC];                                                                                 \
+    const int64_t panels = (mc + MM_MR - 1) / MM_MR;                                               \
+    for (int64_t ii = 0; ii < panels * MM_MR; ++ii) {                                              \
+      AT* d = dst + (ii / MM_MR) * kc * MM_MR + ii % MM_MR;                                        \
+      if (ii >= mc) {                                                                              \
+        for (int64_t k = 0; k < kc; ++k) d[k * MM_MR] = 0;                                         \
+        continue;                                                                                  \
+      }                                                                                            \
+      const MT* row = ddk_ku_row_##SUF(scr, p->a, p->dtype, p->dtype,                              \
+                                       p->a_off + (i0 + ii) * p->as0 + k0 * p->as1, p->as1, kc);   \
+      for (int64_t k = 0; k < kc; ++k) d[k * MM_MR] = (AT)row[k];                                  \
+    }                                                                                              \
+  }                                                                                                \
+                                                                                                   \
+  /* Packs depth [k0, k0 + kc) x columns [j0, j0 + nc) of mat2. */                                 \
+  static void mm_pack_b_##SUF(const mm_problem* p, int64_t k0, int64_t kc, int64_t j0, int64_t nc, \
+                              AT* restrict dst) {                                                  \
+    MT scr[MM_NC];                                                                                 \
+    const int64_t panels = (nc + MM_NR - 1) / MM_NR;                                               \
+    for (int64_t k = 0; k < kc; ++k) {                                                             \
+      const MT* row = ddk_ku_row_##SUF(scr, p->b, p->dtype, p->dtype,                              \
+                                       p->b_off + (k0 + k) * p->bs0 + j0 * p->bs1, p->bs1, nc);    \
+      for (int64_t jp = 0; jp < panels; ++jp) {                                                    \
+        AT* d = dst + jp * kc * MM_NR + k * MM_NR;                                                 \
+        for (int j = 0; j < MM_NR; ++j) {                                                          \
+          const int64_t jj = jp * MM_NR + j;                                                       \
+          d[j] = jj < nc ? (AT)row[jj] : (AT)0;                                                    \
+        }                                                                                          \
+      }                                                                                            \
+    }                                                                                              \
+  }                                                                                                \
+                                                                                                   \
+  static void mm_##SUF(const mm_problem* p) {                                                      \
+    const ddk_dtype dt = p->dtype;                                                                 \
+    const AT alpha = (ALPHA), beta = (BETA);                                                       \
+    AT apack[MM_MC * MM_KC], bpack[MM_KC * MM_NC];                                                 \
+    AT cbuf[MM_MC][MM_NC];                                                                         \
+    MT sscr[MM_NC], oscr[MM_NC];                                                                   \
+    for (int64_t j0 = 0; j0 < p->cols; j0 += MM_NC) {                                              \
+      const int64_t nc = ddk_ku_min(MM_NC, p->cols - j0);                                          \
+      const int64_t npan = (nc + MM_NR - 1) / MM_NR;                                               \
+      for (int64_t i0 = 0; i0 < p->rows; i0 += MM_MC) {                                            \
+        const int64_t mc = ddk_ku_min(MM_MC, p->rows - i0);                                        \
+        const int64_t mpan = (mc + MM_MR - 1) / MM_MR;                                             \
+        memset(cbuf, 0, sizeof cbuf);                                                              \
+        for (int64_t k0 = 0; p->alpha_nonzero && k0 < p->depth; k0 += MM_KC) {                     \
+          const int64_t kc = ddk_ku_min(MM_KC, p->depth - k0);                                     \
+          mm_pack_b_##SUF(p, k0, kc, j0, nc, bpack);                                               \
+          mm_pack_a_##SUF(p, i0, mc, k0, kc, apack);                                               \
+          for (int64_t ip = 0; ip < mpan; ++ip)                                                    \
+            for (int64_t jp = 0; jp < npan; ++jp)                                                  \
+              mm_micro_##SUF(kc, apack + ip * kc * MM_MR, bpack + jp * kc * MM_NR,                 \
+                             &cbuf[ip * MM_MR][jp * MM_NR], MM_NC);                                \
+        }                                                                                          \
+        for (int64_t ii = 0; ii < mc; ++ii) {                                                      \
+          const int64_t coff = p->c_off + (i0 + ii) * p->cs0 + j0 * p->cs1;                        \
+          MT* o = ddk_ku_out_row_##SUF(oscr, p->c, dt, coff, p->cs1);                              \
+          const MT* srow = NULL;                                                                   \
+          if (p->s != NULL)                                                                        \
+            srow = ddk_ku_row_##SUF(sscr, p->s, dt, dt,                                            \
+                                    p->s_off + (i0 + ii) * p->ss0 + j0 * p->ss1, p->ss1, nc);      \
+          for (int64_t jj = 0; jj < nc; ++jj) {                                                    \
+            AT v = alpha * cbuf[ii][jj];                                                           \
+            if (srow != NULL) v += beta * (AT)srow[jj];                                            \
+            o[jj] = (MT)v;                                                                         \
+          }                                                                                        \
+          ddk_ku_out_row_commit_##SUF(o, p->c, dt, coff, p->cs1, nc);                              \
+        }                                                                                          \
+      }                                                                                            \
+    }                                                                                              \
   }
 
-MM_DEFINE(f32, float, float, (float)p->alpha_f, (float)p->beta_f)
-MM_DEFINE(f64, double, double, p->alpha_f, p->beta_f)
-MM_DEFINE(i64, int64_t, uint64_t, (uint64_t)p->alpha_i, (uint64_t)p->beta_i)
+MM_DEFINE(f32, float, float, (float)p->alpha_f, (float)p->beta_f, MM_KC_4)
+MM_DEFINE(f64, double, double, p->alpha_f, p->beta_f, MM_KC_8)
+MM_DEFINE(i64, int64_t, uint64_t, (uint64_t)p->alpha_i, (uint64_t)p->beta_i, MM_KC_8)
 
 static void mm_run(const mm_problem* p) {
   switch (ddk_ku_math_of(p->dtype)) {
