@@ -230,13 +230,11 @@ bool ddk_ku_loop_init(ddk_ku_loop* loop, const ddk_tensor* out, const ddk_tensor
   return true;
 }
 
-bool ddk_ku_map(ddk_tensor* out, const ddk_tensor* const* inputs, uint32_t num_inputs,
-                ddk_ku_map_fn fn, void* user) {
+bool ddk_ku_map_ex(ddk_tensor* out, const ddk_tensor* const* inputs, const ddk_dtype* round_to,
+                   uint32_t num_inputs, ddk_ku_math math, ddk_ku_map_fn fn, void* user) {
   ddk_ku_loop loop;
   if (!ddk_ku_loop_init(&loop, out, inputs, num_inputs)) return false;
-  if (loop.numel == 0) return true;
-  ddk_ku_math math = ddk_ku_math_of(out->dtype);
-  if (math == DDK_KU_MATH_NONE) return true;
+  if (loop.numel == 0 || math == DDK_KU_MATH_NONE) return true;
   union {
     float f[DDK_KU_CHUNK];
     double d[DDK_KU_CHUNK];
@@ -250,17 +248,17 @@ bool ddk_ku_map(ddk_tensor* out, const ddk_tensor* const* inputs, uint32_t num_i
   for (int64_t done = 0; done < loop.numel; done += inner) {
     for (int64_t j = 0; j < inner; j += DDK_KU_CHUNK) {
       const int64_t n = ddk_ku_min(DDK_KU_CHUNK, inner - j);
-      const void* in[DDK_KU_MAX_OPERANDS];
+      const void* in[DDK_KU_MAX_OPERANDS] = {NULL};
       const int64_t oo = c.offset[0] + j * ost;
       for (uint32_t k = 0; k < num_inputs; ++k) {
         const ddk_tensor* t = inputs[k];
         int64_t st = loop.strides[k + 1][last], off = c.offset[k + 1] + j * st;
         if (math == DDK_KU_MATH_F32)
-          in[k] = ddk_ku_row_f32(scratch[k + 1].f, t->data, t->dtype, out->dtype, off, st, n);
+          in[k] = ddk_ku_row_f32(scratch[k + 1].f, t->data, t->dtype, round_to[k], off, st, n);
         else if (math == DDK_KU_MATH_F64)
-          in[k] = ddk_ku_row_f64(scratch[k + 1].d, t->data, t->dtype, out->dtype, off, st, n);
+          in[k] = ddk_ku_row_f64(scratch[k + 1].d, t->data, t->dtype, round_to[k], off, st, n);
         else
-          in[k] = ddk_ku_row_i64(scratch[k + 1].i, t->data, t->dtype, out->dtype, off, st, n);
+          in[k] = ddk_ku_row_i64(scratch[k + 1].i, t->data, t->dtype, round_to[k], off, st, n);
       }
       if (math == DDK_KU_MATH_F32) {
         float* o = ddk_ku_out_row_f32(scratch[0].f, out->data, out->dtype, oo, ost);
@@ -279,6 +277,13 @@ bool ddk_ku_map(ddk_tensor* out, const ddk_tensor* const* inputs, uint32_t num_i
     ddk_ku_cursor_next_row(&loop, &c);
   }
   return true;
+}
+
+bool ddk_ku_map(ddk_tensor* out, const ddk_tensor* const* inputs, uint32_t num_inputs,
+                ddk_ku_map_fn fn, void* user) {
+  ddk_dtype round_to[DDK_KU_MAX_OPERANDS];
+  for (uint32_t k = 0; k < num_inputs && k < DDK_KU_MAX_OPERANDS; ++k) round_to[k] = out->dtype;
+  return ddk_ku_map_ex(out, inputs, round_to, num_inputs, ddk_ku_math_of(out->dtype), fn, user);
 }
 
 void ddk_ku_copy_strided(void* dst, const int64_t* dst_strides, const void* src,

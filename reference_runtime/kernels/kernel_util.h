@@ -335,6 +335,14 @@ bool ddk_ku_map(ddk_tensor* out, const ddk_tensor* const* inputs, uint32_t num_i
                 ddk_ku_map_fn fn, void* user);
 
 /**
+ * ddk_ku_map computing in math type `math` (which may differ from out's:
+ * comparisons compute in the inputs' common type and store bool), with
+ * input k rounded to dtype round_to[k] before `fn` sees it.
+ */
+bool ddk_ku_map_ex(ddk_tensor* out, const ddk_tensor* const* inputs, const ddk_dtype* round_to,
+                   uint32_t num_inputs, ddk_ku_math math, ddk_ku_map_fn fn, void* user);
+
+/**
  * Copies the elements (elem_size bytes each) of a strided view into
  * another: dst[dst_strides . i] = src[src_strides . i] for every index i of
  * sizes/rank. Offsets are in elements from dst/src.

@@ -35,51 +35,7 @@ typedef void (*ddk_bin_fn)(void* user, ddk_ku_math math, void* out, const void* 
 static inline bool ddk_bin_map(ddk_tensor* out, const ddk_tensor* const* inputs,
                                const ddk_dtype* round_to, uint32_t num_inputs, ddk_ku_math math,
                                ddk_bin_fn fn, void* user) {
-  ddk_ku_loop loop;
-  if (!ddk_ku_loop_init(&loop, out, inputs, num_inputs)) return false;
-  if (loop.numel == 0 || math == DDK_KU_MATH_NONE) return true;
-  union {
-    float f[DDK_KU_CHUNK];
-    double d[DDK_KU_CHUNK];
-    int64_t i[DDK_KU_CHUNK];
-  } scratch[DDK_KU_MAX_OPERANDS];
-  const uint32_t last = loop.rank - 1;
-  const int64_t inner = loop.sizes[last];
-  const int64_t ost = loop.strides[0][last];
-  ddk_ku_cursor c;
-  ddk_ku_cursor_init(&c);
-  for (int64_t done = 0; done < loop.numel; done += inner) {
-    for (int64_t j = 0; j < inner; j += DDK_KU_CHUNK) {
-      const int64_t n = ddk_ku_min(DDK_KU_CHUNK, inner - j);
-      const void* in[DDK_KU_MAX_OPERANDS] = {NULL};
-      const int64_t oo = c.offset[0] + j * ost;
-      for (uint32_t k = 0; k < num_inputs; ++k) {
-        const ddk_tensor* t = inputs[k];
-        const int64_t st = loop.strides[k + 1][last], off = c.offset[k + 1] + j * st;
-        if (math == DDK_KU_MATH_F32)
-          in[k] = ddk_ku_row_f32(scratch[k + 1].f, t->data, t->dtype, round_to[k], off, st, n);
-        else if (math == DDK_KU_MATH_F64)
-          in[k] = ddk_ku_row_f64(scratch[k + 1].d, t->data, t->dtype, round_to[k], off, st, n);
-        else
-          in[k] = ddk_ku_row_i64(scratch[k + 1].i, t->data, t->dtype, round_to[k], off, st, n);
-      }
-      if (math == DDK_KU_MATH_F32) {
-        float* o = ddk_ku_out_row_f32(scratch[0].f, out->data, out->dtype, oo, ost);
-        fn(user, math, o, in, n);
-        ddk_ku_out_row_commit_f32(o, out->data, out->dtype, oo, ost, n);
-      } else if (math == DDK_KU_MATH_F64) {
-        double* o = ddk_ku_out_row_f64(scratch[0].d, out->data, out->dtype, oo, ost);
-        fn(user, math, o, in, n);
-        ddk_ku_out_row_commit_f64(o, out->data, out->dtype, oo, ost, n);
-      } else {
-        int64_t* o = ddk_ku_out_row_i64(scratch[0].i, out->data, out->dtype, oo, ost);
-        fn(user, math, o, in, n);
-        ddk_ku_out_row_commit_i64(o, out->data, out->dtype, oo, ost, n);
-      }
-    }
-    ddk_ku_cursor_next_row(&loop, &c);
-  }
-  return true;
+  return ddk_ku_map_ex(out, inputs, round_to, num_inputs, math, fn, user);
 }
 
 /** A Scalar argument as a 0-d tensor; `t.data` points into the struct, so
