@@ -5,48 +5,448 @@
 #include "ddk_kernel.h"
 
 /* One portable kernel per op-table row with kernel=yes. */
+ddk_status ddk_kernel_aten_adaptive_avg_pool2d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_adaptive_avg_pool2d_backward(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_adaptive_avg_pool3d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_cdist_forward(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_embedding_bag(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_fft_c2r(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_fft_r2c(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_local_scalar_dense(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_log_softmax(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_native_batch_norm_legit(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_native_batch_norm_legit_no_stats(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_native_batch_norm_legit_no_training(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_pdist_forward(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_softmax(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_to_copy(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_abs(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_acos(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_acosh(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_adaptive_avg_pool1d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_add_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_add_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_addmm(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_alias(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_amax(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_amin(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_any(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_any_dim(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_any_dims(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_arange_start_step(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_argmax(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_argmin(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_as_strided(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_asin(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_asinh(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_atan(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_atan2(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_atan2_out(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_atanh(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_avg_pool1d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_avg_pool2d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_avg_pool2d_backward(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_avg_pool3d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_bitwise_and_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_bitwise_and_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_bitwise_not(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_bitwise_or_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_bitwise_or_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_bitwise_xor_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_bitwise_xor_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_bmm(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_cat(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_ceil(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_clamp(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_clamp_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_clone(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_col2im(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_constant_pad_nd(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_convolution(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_convolution_backward(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_copy(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_cos(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_cosh(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_cumsum(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_diagonal(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_div_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_div_scalar_mode(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_div_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_div_tensor_mode(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_elu(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_embedding(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_embedding_dense_backward(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_empty_memory_format(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_empty_strided(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_eq_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_eq_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_erf(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_exp(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_expand(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_expm1(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_fill_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_flip(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_floor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_fmod_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_fmod_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_full(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_full_like(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_gather(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_ge_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_ge_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_gelu(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_grid_sampler_2d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_gt_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_gt_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_hardtanh(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_index_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_index_put(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_index_select(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_isinf(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_isnan(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_le_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_le_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_leaky_relu(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_log(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_log10(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_log1p(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_log2(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_logical_and(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_logical_not(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_logical_or(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_logical_xor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_lt_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_lt_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_masked_scatter(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_max_dim(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_max_pool2d_with_indices(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_max_pool2d_with_indices_backward(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_max_pool3d_with_indices(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_maximum(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_mean(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_mean_dim(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_min_dim(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_minimum(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_mm(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_mul_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_mul_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_native_dropout(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_native_group_norm(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_native_group_norm_backward(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_native_layer_norm(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_native_layer_norm_backward(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_ne_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_ne_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_neg(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_nonzero(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_permute(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_pow_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_pow_tensor_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_pow_tensor_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_prod(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_prod_dim_int(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_rand(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_randn(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_randperm(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_reciprocal(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_reflection_pad1d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_reflection_pad2d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_reflection_pad3d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_relu(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_remainder_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_remainder_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_repeat(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_replication_pad2d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_replication_pad3d(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_resize_(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_round(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_rsqrt(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_scalar_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_scatter_src(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_scatter_value(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_scatter_add(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_scatter_reduce_two(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_select_int(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_select_scatter(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_sigmoid(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sign(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sin(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sinh(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_slice_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_slice_scatter(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sort(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_split_with_sizes(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sqrt(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_squeeze_dim(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_squeeze_dims(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sub_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_sub_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sum_dim_intlist(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sym_is_contiguous(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sym_numel(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sym_size_int(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sym_storage_offset(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_sym_stride_int(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_tan(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_tanh(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_topk(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_trunc(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_unsqueeze(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_upsample_bilinear2d_vec(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_upsample_nearest2d_vec(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_var_correction(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_var_dim(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 ddk_status ddk_kernel_aten_view(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_aten_where_self(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_quantize_per_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_quantize_per_tensor_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_quantize_per_tensor_tensor2(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_dequantize_per_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_dequantize_per_tensor_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_dequantize_per_tensor_tensor2(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_choose_qparams_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_choose_qparams_symmetric_tensor(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_quantize_per_channel(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_dequantize_per_channel(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_choose_qparams_per_token(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_choose_qparams_per_token_asymmetric(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_quantize_per_token(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_dequantize_per_token(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_quantize_per_channel_group(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_dequantize_per_channel_group(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_embedding_byte(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_embedding_byte_dtype(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_embedding_2bit(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_embedding_2bit_dtype(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_embedding_4bit(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_embedding_4bit_dtype(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_mixed_mm(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_mixed_linear(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_add(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_add_scalar(ddk_kernel_ctx* ctx, const ddk_node_view* node);
+ddk_status ddk_kernel_quantized_decomposed_add_relu(ddk_kernel_ctx* ctx, const ddk_node_view* node);
 
 static const ddk_kernel_fn k_kernels[DDK_OP_COUNT] = {
+    [DDK_OP_ATEN_ADAPTIVE_AVG_POOL2D] = ddk_kernel_aten_adaptive_avg_pool2d,
+    [DDK_OP_ATEN_ADAPTIVE_AVG_POOL2D_BACKWARD] = ddk_kernel_aten_adaptive_avg_pool2d_backward,
+    [DDK_OP_ATEN_ADAPTIVE_AVG_POOL3D] = ddk_kernel_aten_adaptive_avg_pool3d,
+    [DDK_OP_ATEN_CDIST_FORWARD] = ddk_kernel_aten_cdist_forward,
+    [DDK_OP_ATEN_EMBEDDING_BAG] = ddk_kernel_aten_embedding_bag,
+    [DDK_OP_ATEN_FFT_C2R] = ddk_kernel_aten_fft_c2r,
+    [DDK_OP_ATEN_FFT_R2C] = ddk_kernel_aten_fft_r2c,
+    [DDK_OP_ATEN_LOCAL_SCALAR_DENSE] = ddk_kernel_aten_local_scalar_dense,
+    [DDK_OP_ATEN_LOG_SOFTMAX] = ddk_kernel_aten_log_softmax,
+    [DDK_OP_ATEN_NATIVE_BATCH_NORM_LEGIT] = ddk_kernel_aten_native_batch_norm_legit,
+    [DDK_OP_ATEN_NATIVE_BATCH_NORM_LEGIT_NO_STATS] = ddk_kernel_aten_native_batch_norm_legit_no_stats,
+    [DDK_OP_ATEN_NATIVE_BATCH_NORM_LEGIT_NO_TRAINING] = ddk_kernel_aten_native_batch_norm_legit_no_training,
+    [DDK_OP_ATEN_PDIST_FORWARD] = ddk_kernel_aten_pdist_forward,
     [DDK_OP_ATEN_SOFTMAX] = ddk_kernel_aten_softmax,
+    [DDK_OP_ATEN_TO_COPY] = ddk_kernel_aten_to_copy,
+    [DDK_OP_ATEN_ABS] = ddk_kernel_aten_abs,
+    [DDK_OP_ATEN_ACOS] = ddk_kernel_aten_acos,
+    [DDK_OP_ATEN_ACOSH] = ddk_kernel_aten_acosh,
+    [DDK_OP_ATEN_ADAPTIVE_AVG_POOL1D] = ddk_kernel_aten_adaptive_avg_pool1d,
+    [DDK_OP_ATEN_ADD_SCALAR] = ddk_kernel_aten_add_scalar,
     [DDK_OP_ATEN_ADD_TENSOR] = ddk_kernel_aten_add_tensor,
     [DDK_OP_ATEN_ADDMM] = ddk_kernel_aten_addmm,
+    [DDK_OP_ATEN_ALIAS] = ddk_kernel_aten_alias,
+    [DDK_OP_ATEN_AMAX] = ddk_kernel_aten_amax,
+    [DDK_OP_ATEN_AMIN] = ddk_kernel_aten_amin,
+    [DDK_OP_ATEN_ANY] = ddk_kernel_aten_any,
+    [DDK_OP_ATEN_ANY_DIM] = ddk_kernel_aten_any_dim,
+    [DDK_OP_ATEN_ANY_DIMS] = ddk_kernel_aten_any_dims,
+    [DDK_OP_ATEN_ARANGE_START_STEP] = ddk_kernel_aten_arange_start_step,
+    [DDK_OP_ATEN_ARGMAX] = ddk_kernel_aten_argmax,
+    [DDK_OP_ATEN_ARGMIN] = ddk_kernel_aten_argmin,
+    [DDK_OP_ATEN_AS_STRIDED] = ddk_kernel_aten_as_strided,
+    [DDK_OP_ATEN_ASIN] = ddk_kernel_aten_asin,
+    [DDK_OP_ATEN_ASINH] = ddk_kernel_aten_asinh,
+    [DDK_OP_ATEN_ATAN] = ddk_kernel_aten_atan,
+    [DDK_OP_ATEN_ATAN2] = ddk_kernel_aten_atan2,
+    [DDK_OP_ATEN_ATAN2_OUT] = ddk_kernel_aten_atan2_out,
+    [DDK_OP_ATEN_ATANH] = ddk_kernel_aten_atanh,
+    [DDK_OP_ATEN_AVG_POOL1D] = ddk_kernel_aten_avg_pool1d,
     [DDK_OP_ATEN_AVG_POOL2D] = ddk_kernel_aten_avg_pool2d,
+    [DDK_OP_ATEN_AVG_POOL2D_BACKWARD] = ddk_kernel_aten_avg_pool2d_backward,
+    [DDK_OP_ATEN_AVG_POOL3D] = ddk_kernel_aten_avg_pool3d,
+    [DDK_OP_ATEN_BITWISE_AND_SCALAR] = ddk_kernel_aten_bitwise_and_scalar,
+    [DDK_OP_ATEN_BITWISE_AND_TENSOR] = ddk_kernel_aten_bitwise_and_tensor,
+    [DDK_OP_ATEN_BITWISE_NOT] = ddk_kernel_aten_bitwise_not,
+    [DDK_OP_ATEN_BITWISE_OR_SCALAR] = ddk_kernel_aten_bitwise_or_scalar,
+    [DDK_OP_ATEN_BITWISE_OR_TENSOR] = ddk_kernel_aten_bitwise_or_tensor,
+    [DDK_OP_ATEN_BITWISE_XOR_SCALAR] = ddk_kernel_aten_bitwise_xor_scalar,
+    [DDK_OP_ATEN_BITWISE_XOR_TENSOR] = ddk_kernel_aten_bitwise_xor_tensor,
     [DDK_OP_ATEN_BMM] = ddk_kernel_aten_bmm,
     [DDK_OP_ATEN_CAT] = ddk_kernel_aten_cat,
+    [DDK_OP_ATEN_CEIL] = ddk_kernel_aten_ceil,
+    [DDK_OP_ATEN_CLAMP] = ddk_kernel_aten_clamp,
+    [DDK_OP_ATEN_CLAMP_TENSOR] = ddk_kernel_aten_clamp_tensor,
     [DDK_OP_ATEN_CLONE] = ddk_kernel_aten_clone,
+    [DDK_OP_ATEN_COL2IM] = ddk_kernel_aten_col2im,
+    [DDK_OP_ATEN_CONSTANT_PAD_ND] = ddk_kernel_aten_constant_pad_nd,
     [DDK_OP_ATEN_CONVOLUTION] = ddk_kernel_aten_convolution,
+    [DDK_OP_ATEN_CONVOLUTION_BACKWARD] = ddk_kernel_aten_convolution_backward,
+    [DDK_OP_ATEN_COPY] = ddk_kernel_aten_copy,
+    [DDK_OP_ATEN_COS] = ddk_kernel_aten_cos,
+    [DDK_OP_ATEN_COSH] = ddk_kernel_aten_cosh,
+    [DDK_OP_ATEN_CUMSUM] = ddk_kernel_aten_cumsum,
+    [DDK_OP_ATEN_DIAGONAL] = ddk_kernel_aten_diagonal,
+    [DDK_OP_ATEN_DIV_SCALAR] = ddk_kernel_aten_div_scalar,
+    [DDK_OP_ATEN_DIV_SCALAR_MODE] = ddk_kernel_aten_div_scalar_mode,
     [DDK_OP_ATEN_DIV_TENSOR] = ddk_kernel_aten_div_tensor,
+    [DDK_OP_ATEN_DIV_TENSOR_MODE] = ddk_kernel_aten_div_tensor_mode,
+    [DDK_OP_ATEN_ELU] = ddk_kernel_aten_elu,
+    [DDK_OP_ATEN_EMBEDDING] = ddk_kernel_aten_embedding,
+    [DDK_OP_ATEN_EMBEDDING_DENSE_BACKWARD] = ddk_kernel_aten_embedding_dense_backward,
+    [DDK_OP_ATEN_EMPTY_MEMORY_FORMAT] = ddk_kernel_aten_empty_memory_format,
+    [DDK_OP_ATEN_EMPTY_STRIDED] = ddk_kernel_aten_empty_strided,
+    [DDK_OP_ATEN_EQ_SCALAR] = ddk_kernel_aten_eq_scalar,
+    [DDK_OP_ATEN_EQ_TENSOR] = ddk_kernel_aten_eq_tensor,
+    [DDK_OP_ATEN_ERF] = ddk_kernel_aten_erf,
+    [DDK_OP_ATEN_EXP] = ddk_kernel_aten_exp,
+    [DDK_OP_ATEN_EXPAND] = ddk_kernel_aten_expand,
+    [DDK_OP_ATEN_EXPM1] = ddk_kernel_aten_expm1,
+    [DDK_OP_ATEN_FILL_SCALAR] = ddk_kernel_aten_fill_scalar,
+    [DDK_OP_ATEN_FLIP] = ddk_kernel_aten_flip,
+    [DDK_OP_ATEN_FLOOR] = ddk_kernel_aten_floor,
+    [DDK_OP_ATEN_FMOD_SCALAR] = ddk_kernel_aten_fmod_scalar,
+    [DDK_OP_ATEN_FMOD_TENSOR] = ddk_kernel_aten_fmod_tensor,
+    [DDK_OP_ATEN_FULL] = ddk_kernel_aten_full,
+    [DDK_OP_ATEN_FULL_LIKE] = ddk_kernel_aten_full_like,
+    [DDK_OP_ATEN_GATHER] = ddk_kernel_aten_gather,
+    [DDK_OP_ATEN_GE_SCALAR] = ddk_kernel_aten_ge_scalar,
+    [DDK_OP_ATEN_GE_TENSOR] = ddk_kernel_aten_ge_tensor,
+    [DDK_OP_ATEN_GELU] = ddk_kernel_aten_gelu,
+    [DDK_OP_ATEN_GRID_SAMPLER_2D] = ddk_kernel_aten_grid_sampler_2d,
+    [DDK_OP_ATEN_GT_SCALAR] = ddk_kernel_aten_gt_scalar,
+    [DDK_OP_ATEN_GT_TENSOR] = ddk_kernel_aten_gt_tensor,
     [DDK_OP_ATEN_HARDTANH] = ddk_kernel_aten_hardtanh,
+    [DDK_OP_ATEN_INDEX_TENSOR] = ddk_kernel_aten_index_tensor,
+    [DDK_OP_ATEN_INDEX_PUT] = ddk_kernel_aten_index_put,
+    [DDK_OP_ATEN_INDEX_SELECT] = ddk_kernel_aten_index_select,
+    [DDK_OP_ATEN_ISINF] = ddk_kernel_aten_isinf,
+    [DDK_OP_ATEN_ISNAN] = ddk_kernel_aten_isnan,
+    [DDK_OP_ATEN_LE_SCALAR] = ddk_kernel_aten_le_scalar,
+    [DDK_OP_ATEN_LE_TENSOR] = ddk_kernel_aten_le_tensor,
+    [DDK_OP_ATEN_LEAKY_RELU] = ddk_kernel_aten_leaky_relu,
+    [DDK_OP_ATEN_LOG] = ddk_kernel_aten_log,
+    [DDK_OP_ATEN_LOG10] = ddk_kernel_aten_log10,
+    [DDK_OP_ATEN_LOG1P] = ddk_kernel_aten_log1p,
+    [DDK_OP_ATEN_LOG2] = ddk_kernel_aten_log2,
+    [DDK_OP_ATEN_LOGICAL_AND] = ddk_kernel_aten_logical_and,
+    [DDK_OP_ATEN_LOGICAL_NOT] = ddk_kernel_aten_logical_not,
+    [DDK_OP_ATEN_LOGICAL_OR] = ddk_kernel_aten_logical_or,
+    [DDK_OP_ATEN_LOGICAL_XOR] = ddk_kernel_aten_logical_xor,
+    [DDK_OP_ATEN_LT_SCALAR] = ddk_kernel_aten_lt_scalar,
+    [DDK_OP_ATEN_LT_TENSOR] = ddk_kernel_aten_lt_tensor,
+    [DDK_OP_ATEN_MASKED_SCATTER] = ddk_kernel_aten_masked_scatter,
+    [DDK_OP_ATEN_MAX_DIM] = ddk_kernel_aten_max_dim,
     [DDK_OP_ATEN_MAX_POOL2D_WITH_INDICES] = ddk_kernel_aten_max_pool2d_with_indices,
+    [DDK_OP_ATEN_MAX_POOL2D_WITH_INDICES_BACKWARD] = ddk_kernel_aten_max_pool2d_with_indices_backward,
+    [DDK_OP_ATEN_MAX_POOL3D_WITH_INDICES] = ddk_kernel_aten_max_pool3d_with_indices,
+    [DDK_OP_ATEN_MAXIMUM] = ddk_kernel_aten_maximum,
+    [DDK_OP_ATEN_MEAN] = ddk_kernel_aten_mean,
     [DDK_OP_ATEN_MEAN_DIM] = ddk_kernel_aten_mean_dim,
+    [DDK_OP_ATEN_MIN_DIM] = ddk_kernel_aten_min_dim,
+    [DDK_OP_ATEN_MINIMUM] = ddk_kernel_aten_minimum,
     [DDK_OP_ATEN_MM] = ddk_kernel_aten_mm,
+    [DDK_OP_ATEN_MUL_SCALAR] = ddk_kernel_aten_mul_scalar,
     [DDK_OP_ATEN_MUL_TENSOR] = ddk_kernel_aten_mul_tensor,
+    [DDK_OP_ATEN_NATIVE_DROPOUT] = ddk_kernel_aten_native_dropout,
+    [DDK_OP_ATEN_NATIVE_GROUP_NORM] = ddk_kernel_aten_native_group_norm,
+    [DDK_OP_ATEN_NATIVE_GROUP_NORM_BACKWARD] = ddk_kernel_aten_native_group_norm_backward,
+    [DDK_OP_ATEN_NATIVE_LAYER_NORM] = ddk_kernel_aten_native_layer_norm,
+    [DDK_OP_ATEN_NATIVE_LAYER_NORM_BACKWARD] = ddk_kernel_aten_native_layer_norm_backward,
+    [DDK_OP_ATEN_NE_SCALAR] = ddk_kernel_aten_ne_scalar,
+    [DDK_OP_ATEN_NE_TENSOR] = ddk_kernel_aten_ne_tensor,
+    [DDK_OP_ATEN_NEG] = ddk_kernel_aten_neg,
+    [DDK_OP_ATEN_NONZERO] = ddk_kernel_aten_nonzero,
     [DDK_OP_ATEN_PERMUTE] = ddk_kernel_aten_permute,
+    [DDK_OP_ATEN_POW_SCALAR] = ddk_kernel_aten_pow_scalar,
+    [DDK_OP_ATEN_POW_TENSOR_SCALAR] = ddk_kernel_aten_pow_tensor_scalar,
+    [DDK_OP_ATEN_POW_TENSOR_TENSOR] = ddk_kernel_aten_pow_tensor_tensor,
+    [DDK_OP_ATEN_PROD] = ddk_kernel_aten_prod,
+    [DDK_OP_ATEN_PROD_DIM_INT] = ddk_kernel_aten_prod_dim_int,
+    [DDK_OP_ATEN_RAND] = ddk_kernel_aten_rand,
+    [DDK_OP_ATEN_RANDN] = ddk_kernel_aten_randn,
+    [DDK_OP_ATEN_RANDPERM] = ddk_kernel_aten_randperm,
+    [DDK_OP_ATEN_RECIPROCAL] = ddk_kernel_aten_reciprocal,
+    [DDK_OP_ATEN_REFLECTION_PAD1D] = ddk_kernel_aten_reflection_pad1d,
+    [DDK_OP_ATEN_REFLECTION_PAD2D] = ddk_kernel_aten_reflection_pad2d,
+    [DDK_OP_ATEN_REFLECTION_PAD3D] = ddk_kernel_aten_reflection_pad3d,
     [DDK_OP_ATEN_RELU] = ddk_kernel_aten_relu,
+    [DDK_OP_ATEN_REMAINDER_SCALAR] = ddk_kernel_aten_remainder_scalar,
+    [DDK_OP_ATEN_REMAINDER_TENSOR] = ddk_kernel_aten_remainder_tensor,
+    [DDK_OP_ATEN_REPEAT] = ddk_kernel_aten_repeat,
+    [DDK_OP_ATEN_REPLICATION_PAD2D] = ddk_kernel_aten_replication_pad2d,
+    [DDK_OP_ATEN_REPLICATION_PAD3D] = ddk_kernel_aten_replication_pad3d,
+    [DDK_OP_ATEN_RESIZE_] = ddk_kernel_aten_resize_,
+    [DDK_OP_ATEN_ROUND] = ddk_kernel_aten_round,
+    [DDK_OP_ATEN_RSQRT] = ddk_kernel_aten_rsqrt,
+    [DDK_OP_ATEN_SCALAR_TENSOR] = ddk_kernel_aten_scalar_tensor,
+    [DDK_OP_ATEN_SCATTER_SRC] = ddk_kernel_aten_scatter_src,
+    [DDK_OP_ATEN_SCATTER_VALUE] = ddk_kernel_aten_scatter_value,
+    [DDK_OP_ATEN_SCATTER_ADD] = ddk_kernel_aten_scatter_add,
+    [DDK_OP_ATEN_SCATTER_REDUCE_TWO] = ddk_kernel_aten_scatter_reduce_two,
+    [DDK_OP_ATEN_SELECT_INT] = ddk_kernel_aten_select_int,
+    [DDK_OP_ATEN_SELECT_SCATTER] = ddk_kernel_aten_select_scatter,
     [DDK_OP_ATEN_SIGMOID] = ddk_kernel_aten_sigmoid,
+    [DDK_OP_ATEN_SIGN] = ddk_kernel_aten_sign,
+    [DDK_OP_ATEN_SIN] = ddk_kernel_aten_sin,
+    [DDK_OP_ATEN_SINH] = ddk_kernel_aten_sinh,
+    [DDK_OP_ATEN_SLICE_TENSOR] = ddk_kernel_aten_slice_tensor,
+    [DDK_OP_ATEN_SLICE_SCATTER] = ddk_kernel_aten_slice_scatter,
+    [DDK_OP_ATEN_SORT] = ddk_kernel_aten_sort,
+    [DDK_OP_ATEN_SPLIT_WITH_SIZES] = ddk_kernel_aten_split_with_sizes,
+    [DDK_OP_ATEN_SQRT] = ddk_kernel_aten_sqrt,
+    [DDK_OP_ATEN_SQUEEZE_DIM] = ddk_kernel_aten_squeeze_dim,
+    [DDK_OP_ATEN_SQUEEZE_DIMS] = ddk_kernel_aten_squeeze_dims,
+    [DDK_OP_ATEN_SUB_SCALAR] = ddk_kernel_aten_sub_scalar,
     [DDK_OP_ATEN_SUB_TENSOR] = ddk_kernel_aten_sub_tensor,
+    [DDK_OP_ATEN_SUM_DIM_INTLIST] = ddk_kernel_aten_sum_dim_intlist,
+    [DDK_OP_ATEN_SYM_IS_CONTIGUOUS] = ddk_kernel_aten_sym_is_contiguous,
+    [DDK_OP_ATEN_SYM_NUMEL] = ddk_kernel_aten_sym_numel,
+    [DDK_OP_ATEN_SYM_SIZE_INT] = ddk_kernel_aten_sym_size_int,
+    [DDK_OP_ATEN_SYM_STORAGE_OFFSET] = ddk_kernel_aten_sym_storage_offset,
+    [DDK_OP_ATEN_SYM_STRIDE_INT] = ddk_kernel_aten_sym_stride_int,
+    [DDK_OP_ATEN_TAN] = ddk_kernel_aten_tan,
     [DDK_OP_ATEN_TANH] = ddk_kernel_aten_tanh,
+    [DDK_OP_ATEN_TOPK] = ddk_kernel_aten_topk,
+    [DDK_OP_ATEN_TRUNC] = ddk_kernel_aten_trunc,
+    [DDK_OP_ATEN_UNSQUEEZE] = ddk_kernel_aten_unsqueeze,
+    [DDK_OP_ATEN_UPSAMPLE_BILINEAR2D_VEC] = ddk_kernel_aten_upsample_bilinear2d_vec,
+    [DDK_OP_ATEN_UPSAMPLE_NEAREST2D_VEC] = ddk_kernel_aten_upsample_nearest2d_vec,
+    [DDK_OP_ATEN_VAR_CORRECTION] = ddk_kernel_aten_var_correction,
+    [DDK_OP_ATEN_VAR_DIM] = ddk_kernel_aten_var_dim,
     [DDK_OP_ATEN_VIEW] = ddk_kernel_aten_view,
+    [DDK_OP_ATEN_WHERE_SELF] = ddk_kernel_aten_where_self,
+    [DDK_OP_QUANTIZED_DECOMPOSED_QUANTIZE_PER_TENSOR] = ddk_kernel_quantized_decomposed_quantize_per_tensor,
+    [DDK_OP_QUANTIZED_DECOMPOSED_QUANTIZE_PER_TENSOR_TENSOR] = ddk_kernel_quantized_decomposed_quantize_per_tensor_tensor,
+    [DDK_OP_QUANTIZED_DECOMPOSED_QUANTIZE_PER_TENSOR_TENSOR2] = ddk_kernel_quantized_decomposed_quantize_per_tensor_tensor2,
+    [DDK_OP_QUANTIZED_DECOMPOSED_DEQUANTIZE_PER_TENSOR] = ddk_kernel_quantized_decomposed_dequantize_per_tensor,
+    [DDK_OP_QUANTIZED_DECOMPOSED_DEQUANTIZE_PER_TENSOR_TENSOR] = ddk_kernel_quantized_decomposed_dequantize_per_tensor_tensor,
+    [DDK_OP_QUANTIZED_DECOMPOSED_DEQUANTIZE_PER_TENSOR_TENSOR2] = ddk_kernel_quantized_decomposed_dequantize_per_tensor_tensor2,
+    [DDK_OP_QUANTIZED_DECOMPOSED_CHOOSE_QPARAMS_TENSOR] = ddk_kernel_quantized_decomposed_choose_qparams_tensor,
+    [DDK_OP_QUANTIZED_DECOMPOSED_CHOOSE_QPARAMS_SYMMETRIC_TENSOR] = ddk_kernel_quantized_decomposed_choose_qparams_symmetric_tensor,
+    [DDK_OP_QUANTIZED_DECOMPOSED_QUANTIZE_PER_CHANNEL] = ddk_kernel_quantized_decomposed_quantize_per_channel,
+    [DDK_OP_QUANTIZED_DECOMPOSED_DEQUANTIZE_PER_CHANNEL] = ddk_kernel_quantized_decomposed_dequantize_per_channel,
+    [DDK_OP_QUANTIZED_DECOMPOSED_CHOOSE_QPARAMS_PER_TOKEN] = ddk_kernel_quantized_decomposed_choose_qparams_per_token,
+    [DDK_OP_QUANTIZED_DECOMPOSED_CHOOSE_QPARAMS_PER_TOKEN_ASYMMETRIC] = ddk_kernel_quantized_decomposed_choose_qparams_per_token_asymmetric,
+    [DDK_OP_QUANTIZED_DECOMPOSED_QUANTIZE_PER_TOKEN] = ddk_kernel_quantized_decomposed_quantize_per_token,
+    [DDK_OP_QUANTIZED_DECOMPOSED_DEQUANTIZE_PER_TOKEN] = ddk_kernel_quantized_decomposed_dequantize_per_token,
+    [DDK_OP_QUANTIZED_DECOMPOSED_QUANTIZE_PER_CHANNEL_GROUP] = ddk_kernel_quantized_decomposed_quantize_per_channel_group,
+    [DDK_OP_QUANTIZED_DECOMPOSED_DEQUANTIZE_PER_CHANNEL_GROUP] = ddk_kernel_quantized_decomposed_dequantize_per_channel_group,
+    [DDK_OP_QUANTIZED_DECOMPOSED_EMBEDDING_BYTE] = ddk_kernel_quantized_decomposed_embedding_byte,
+    [DDK_OP_QUANTIZED_DECOMPOSED_EMBEDDING_BYTE_DTYPE] = ddk_kernel_quantized_decomposed_embedding_byte_dtype,
+    [DDK_OP_QUANTIZED_DECOMPOSED_EMBEDDING_2BIT] = ddk_kernel_quantized_decomposed_embedding_2bit,
+    [DDK_OP_QUANTIZED_DECOMPOSED_EMBEDDING_2BIT_DTYPE] = ddk_kernel_quantized_decomposed_embedding_2bit_dtype,
+    [DDK_OP_QUANTIZED_DECOMPOSED_EMBEDDING_4BIT] = ddk_kernel_quantized_decomposed_embedding_4bit,
+    [DDK_OP_QUANTIZED_DECOMPOSED_EMBEDDING_4BIT_DTYPE] = ddk_kernel_quantized_decomposed_embedding_4bit_dtype,
+    [DDK_OP_QUANTIZED_DECOMPOSED_MIXED_MM] = ddk_kernel_quantized_decomposed_mixed_mm,
+    [DDK_OP_QUANTIZED_DECOMPOSED_MIXED_LINEAR] = ddk_kernel_quantized_decomposed_mixed_linear,
+    [DDK_OP_QUANTIZED_DECOMPOSED_ADD] = ddk_kernel_quantized_decomposed_add,
+    [DDK_OP_QUANTIZED_DECOMPOSED_ADD_SCALAR] = ddk_kernel_quantized_decomposed_add_scalar,
+    [DDK_OP_QUANTIZED_DECOMPOSED_ADD_RELU] = ddk_kernel_quantized_decomposed_add_relu,
 };
 
 ddk_kernel_fn ddk_kernel_lookup(uint32_t op_id) {
