@@ -94,7 +94,8 @@ def test_registry_declares_exactly_the_kernel_ops(ops):
     text = open(os.path.join(ROOT, "reference_runtime", "kernels",
                              "kernel_registry.gen.c"), encoding="utf-8").read()
     declared = set(re.findall(r"^ddk_status (ddk_kernel_\w+)\(", text, re.M))
-    assert declared == {"ddk_kernel_" + gen_ops.ident(n) for n in KERNEL_OPS}
+    assert declared == {"ddk_kernel_" + gen_ops.ident(op["name"]) for op in ops if op["kernel"]}
+    assert declared >= {"ddk_kernel_" + gen_ops.ident(n) for n in KERNEL_OPS}
     assert "ddk_kernel_aten_softmax" in declared
     assert "ddk_kernel_aten_add_tensor" in declared
 
@@ -155,7 +156,7 @@ def test_kernel_op_dtypes_are_accepted_by_torch(ops):
     pytest.importorskip("torch")
     probe = pytest.importorskip("probe_dtypes")
     for op in ops:
-        if op["kernel"]:
+        if op["kernel"] and probe.resolve(op["name"]) is not None:  # torch has the op
             accepted = probe.probe_op(op) or []
             assert set(op["dtypes"]) <= set(accepted), op["name"]
 
