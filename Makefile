@@ -44,7 +44,7 @@ test-py: build build-asan
 	  $(PYTHON) -m pytest -q -n $(JOBS) ir_ops python reference_runtime sample_delegates
 
 test-fuzz: build-fuzz
-	mkdir -p $(FUZZ)/corpus && cp fuzz/corpus/program_reader/* $(FUZZ)/corpus/
+	mkdir -p $(FUZZ)/corpus && cp fuzz/corpus/program_reader/* fuzz/corpus/program_reader_ops/* $(FUZZ)/corpus/
 	$(FUZZ)/fuzz/program_reader_fuzz -max_total_time=$(FUZZ_SECONDS) \
 	  -print_final_stats=1 $(FUZZ)/corpus
 

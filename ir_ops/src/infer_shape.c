@@ -29,6 +29,8 @@ static ddk_status infer_view(ddk_infer_ctx* c) {
                             "argument 'size': invalid size %lld at index %u", (long long)size[i],
                             i);
     } else {
+      if (size[i] != 0 && known > ((int64_t)1 << 62) / size[i])
+        return ddk_infer_fail(c, DDK_INVALID_ARGUMENT, "argument 'size': too many elements");
       known *= size[i];
     }
   }
@@ -271,7 +273,7 @@ static ddk_status infer_diagonal(ddk_infer_ctx* c) {
   if (offset >= 0)
     n = offset >= b ? 0 : (a < b - offset ? a : b - offset);
   else
-    n = -offset >= a ? 0 : (a + offset < b ? a + offset : b);
+    n = offset <= -a ? 0 : (a + offset < b ? a + offset : b);
   sizes[k++] = n;
   return ddk_infer_set_output(c, 0, x->dtype, k, sizes);
 }

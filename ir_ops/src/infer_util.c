@@ -197,7 +197,15 @@ ddk_status ddk_infer_expand_list(ddk_infer_ctx* c, uint32_t i, const char* name,
   if (k != n && k != 1)
     return ddk_infer_fail(c, DDK_INVALID_ARGUMENT, "argument '%s' must hold 1 or %u ints, got %u",
                           name, n, k);
-  for (uint32_t d = 0; d < n; ++d) out[d] = v[k == 1 ? 0 : d];
+  for (uint32_t d = 0; d < n; ++d) {
+    out[d] = v[k == 1 ? 0 : d];
+    /* window parameters (kernel, stride, padding, dilation, output sizes)
+     * beyond 2^31 describe no real tensor; bounding them keeps the size
+     * arithmetic of every rule free of overflow */
+    if (out[d] > DDK_INFER_MAX_PARAM || out[d] < -DDK_INFER_MAX_PARAM)
+      return ddk_infer_fail(c, DDK_OUT_OF_RANGE, "argument '%s': %lld is out of range", name,
+                            (long long)out[d]);
+  }
   return DDK_OK;
 }
 

@@ -67,8 +67,12 @@ ddk_status ddk_infer_arg_scalar(ddk_infer_ctx* c, uint32_t i, const char* name, 
 ddk_status ddk_infer_arg_ints(ddk_infer_ctx* c, uint32_t i, const char* name, const int64_t** v,
                               uint32_t* n);
 
+/** Largest magnitude of a window parameter ddk_infer_expand_list accepts. */
+#define DDK_INFER_MAX_PARAM ((int64_t)1 << 31)
+
 /** An int list of `n` values, or one value repeated; `dflt` (may be NULL
- * to refuse) for NONE or an empty list. */
+ * to refuse) for NONE or an empty list; values beyond DDK_INFER_MAX_PARAM
+ * are refused (DDK_OUT_OF_RANGE). */
 ddk_status ddk_infer_expand_list(ddk_infer_ctx* c, uint32_t i, const char* name, uint32_t n,
                                  const int64_t* dflt, int64_t* out);
 

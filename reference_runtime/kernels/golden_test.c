@@ -467,6 +467,29 @@ static bool run_direct(golden_case* c, const ddk_op_info* info, ddk_kernel_fn fn
   return true;
 }
 
+/* With DDK_GOLDEN_DUMP_DIR set, keeps the first small program of each op
+ * as <dir>/<op>.ddk: seeds for the program reader fuzzer
+ * (fuzz/make_seed_corpus.py). */
+static void dump_program(const ddk_op_info* info, const void* bytes, size_t size) {
+  const char* dir = getenv("DDK_GOLDEN_DUMP_DIR");
+  if (dir == NULL || dir[0] == '\0' || size > 1024) return;
+  char path[1024];
+  int n = snprintf(path, sizeof path, "%s/", dir);
+  for (const char* q = info->name; *q != '\0' && n > 0 && (size_t)n + 6 < sizeof path; ++q)
+    path[n++] =
+        (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ? *q : '_';
+  snprintf(path + n, sizeof path - (size_t)n, ".ddk");
+  FILE* f = fopen(path, "rb");
+  if (f != NULL) { /* keep the first one */
+    fclose(f);
+    return;
+  }
+  f = fopen(path, "wb");
+  if (f == NULL) return;
+  fwrite(bytes, 1, size, f);
+  fclose(f);
+}
+
 /* Path 2: the case as a one-op program through the runtime. Uses the
  * output shapes inferred by path 1 as the declared ones (data-dependent
  * outputs are declared dynamic, with the inferred upper bound). */
@@ -514,6 +537,7 @@ static bool run_program(golden_case* c, const ddk_op_info* info, ddk_runtime* rt
   bool ok = false;
   ddk_status st =
       ddk_program_serialize(&prog, ddk_allocator_system(), &bytes, &size, err, sizeof err);
+  if (st == DDK_OK) dump_program(info, bytes, size);
   if (st == DDK_OK)
     st = ddk_program_load_buffer(bytes, size, true, ddk_allocator_system(), &loaded, err,
                                  sizeof err);
