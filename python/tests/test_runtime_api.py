@@ -134,6 +134,9 @@ def test_runtime_version_and_status_names(libddk):
     assert R.status_name(2) == "INVALID_PROGRAM"
     for name, code in R.STATUS_CODES.items():
         assert R.status_name(code) == name
+    # and the Python table misses no code of the C table
+    c_codes = {code for code in range(1024) if R.status_name(code) != "UNKNOWN_STATUS"}
+    assert c_codes == set(R.STATUS_CODES.values())
 
 
 def test_backends_listing(libddk, template_plugin):

@@ -42,7 +42,7 @@ static size_t value_bytes(const ddk_value_desc* d) {
   return rounded == 0 ? DDK_PLAN_ALIGNMENT : rounded;
 }
 
-ddk_status ddk_memory_plan(const ddk_program* p, const ddk_allocator* alloc,
+ddk_status ddk_memory_plan(const ddk_program* p, size_t guard, const ddk_allocator* alloc,
                            size_t* offsets, size_t* sizes,
                            size_t* out_arena_size, size_t* out_unplanned,
                            char* err, size_t err_cap) {
@@ -85,7 +85,7 @@ ddk_status ddk_memory_plan(const ddk_program* p, const ddk_allocator* alloc,
     offsets[v] = SIZE_MAX;
     sizes[v] = 0;
     if (!used[v] || (p->values[v].flags & DDK_VALUE_CONSTANT)) continue;
-    sizes[v] = value_bytes(&p->values[v]);
+    sizes[v] = value_bytes(&p->values[v]) + 2 * guard;
     unplanned += sizes[v];
     order[n++] = v;
   }

@@ -17,8 +17,10 @@
  * throughout) do not overlap. Writes out_offsets[v] (SIZE_MAX when value v
  * needs no storage) and out_sizes[v] (bytes reserved), and the arena size.
  * All arrays have program->num_values entries and are the caller's.
+ * `guard` (a multiple of DDK_PLAN_ALIGNMENT, usually 0) reserves that many
+ * extra bytes before and after every value, for overrun checks.
  */
-ddk_status ddk_memory_plan(const ddk_program* program,
+ddk_status ddk_memory_plan(const ddk_program* program, size_t guard,
                            const ddk_allocator* allocator, size_t* out_offsets,
                            size_t* out_sizes, size_t* out_arena_size,
                            size_t* out_unplanned_size, char* err,

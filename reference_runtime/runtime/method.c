@@ -33,8 +33,12 @@ struct ddk_method {
   size_t num_ptrs;
   ddk_kernel_fn* kernels; /* per instruction, NULL for delegates */
   bool profile;
-  uint64_t rng; /* the random ops' generator state ("seed" option) */
-  uint8_t* input_set; /* per program input: set since create */
+  uint64_t rng;        /* the random ops' generator state ("seed" option) */
+  size_t guard;        /* "guard_bytes" option, rounded up to the alignment */
+  bool check_inputs;   /* "check_inputs" option */
+  uint64_t* in_hashes; /* per input of one instruction (check_inputs) */
+  uint32_t max_in;     /* entries of in_hashes */
+  uint8_t* input_set;  /* per program input: set since create */
   ddk_method_event* events;
   uint32_t num_events;
 };
@@ -54,8 +58,8 @@ static void method_free(ddk_method* m) {
   const ddk_program* p = m->p;
   if (m->delegates != NULL)
     for (uint32_t i = p->num_delegates; i-- > 0;)
-      if (m->delegates[i].handle != NULL)
-        m->delegates[i].vt->destroy(m->delegates[i].handle);
+      if (m->delegates[i].handle != NULL) m->delegates[i].vt->destroy(m->delegates[i].handle);
+  ddk_rt_free(a, m->in_hashes, sizeof(uint64_t) * (m->max_in + 1u));
   ddk_rt_free(a, m->input_set, p->num_inputs + 1u);
   ddk_rt_free(a, m->events, sizeof(ddk_method_event) * (p->num_instructions + 1));
   ddk_rt_free(a, m->kernels, sizeof(ddk_kernel_fn) * (p->num_instructions + 1));
@@ -73,17 +77,145 @@ void ddk_method_destroy(ddk_method* m) {
   if (m != NULL) method_free(m);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Debug checks: guard bytes around planned values, unchanged inputs         */
+/* ------------------------------------------------------------------------ */
+
+/* Bytes of value v at its declared (upper-bound) sizes. */
+static size_t bound_bytes(const ddk_program* p, uint32_t v) {
+  const ddk_tensor* t = &p->values[v].tensor;
+  size_t n = ddk_dtype_size(t->dtype);
+  for (uint32_t i = 0; i < t->rank; ++i) n *= (size_t)t->sizes[i];
+  return n;
+}
+
+/* Number of input values (tensor args, tensor-list entries, delegate
+ * inputs) of an instruction, and the k-th one. */
+static uint32_t instr_num_inputs(const ddk_program* p, ddk_instruction in) {
+  if (in.kind != DDK_INSTR_KERNEL) return p->delegates[in.index].num_inputs;
+  const ddk_node_view* n = &p->nodes[in.index];
+  uint32_t c = 0;
+  for (uint32_t a = 0; a < n->num_args; ++a)
+    c += n->args[a].kind == DDK_ARG_TENSOR        ? 1u
+         : n->args[a].kind == DDK_ARG_TENSOR_LIST ? n->args[a].count
+                                                  : 0u;
+  return c;
+}
+
+static uint32_t instr_input(const ddk_program* p, ddk_instruction in, uint32_t k) {
+  if (in.kind != DDK_INSTR_KERNEL) return p->delegates[in.index].inputs[k];
+  const ddk_node_view* n = &p->nodes[in.index];
+  for (uint32_t a = 0; a < n->num_args; ++a) {
+    const ddk_arg* arg = &n->args[a];
+    if (arg->kind == DDK_ARG_TENSOR) {
+      if (k == 0) return arg->u.tensor;
+      --k;
+    } else if (arg->kind == DDK_ARG_TENSOR_LIST) {
+      if (k < arg->count) return arg->u.tensors[k];
+      k -= arg->count;
+    }
+  }
+  return DDK_NO_VALUE;
+}
+
+static uint32_t instr_num_outputs(const ddk_program* p, ddk_instruction in) {
+  return in.kind == DDK_INSTR_KERNEL ? p->nodes[in.index].num_outputs
+                                     : p->delegates[in.index].num_outputs;
+}
+
+static uint32_t instr_output(const ddk_program* p, ddk_instruction in, uint32_t k) {
+  return in.kind == DDK_INSTR_KERNEL ? p->nodes[in.index].outputs[k]
+                                     : p->delegates[in.index].outputs[k];
+}
+
+/* The guard pattern: position dependent, so that no single fill value
+ * passes for it. */
+static uint8_t guard_byte(size_t i) {
+  return (uint8_t)(0xA5u ^ (i * 29u));
+}
+
+/* Fills the guard bytes of value v: before its data, and after its
+ * declared bytes up to the end of its reservation. */
+static void guard_fill(ddk_method* m, uint32_t v) {
+  if (m->guard == 0 || v == DDK_NO_VALUE || m->offsets[v] == SIZE_MAX) return;
+  uint8_t* base = m->arena + m->offsets[v];
+  const size_t end = m->guard + bound_bytes(m->p, v);
+  for (size_t i = 0; i < m->guard; ++i) base[i] = guard_byte(i);
+  for (size_t i = end; i < m->sizes[v]; ++i) base[i] = guard_byte(i);
+}
+
+/* The first damaged guard byte of value v, as an offset from its data
+ * (negative: before it); false when the guards are intact. */
+static bool guard_damaged(const ddk_method* m, uint32_t v, long long* where) {
+  if (m->guard == 0 || v == DDK_NO_VALUE || m->offsets[v] == SIZE_MAX) return false;
+  const uint8_t* base = m->arena + m->offsets[v];
+  const size_t end = m->guard + bound_bytes(m->p, v);
+  for (size_t i = 0; i < m->guard; ++i)
+    if (base[i] != guard_byte(i)) {
+      *where = (long long)i - (long long)m->guard;
+      return true;
+    }
+  for (size_t i = end; i < m->sizes[v]; ++i)
+    if (base[i] != guard_byte(i)) {
+      *where = (long long)(i - m->guard);
+      return true;
+    }
+  return false;
+}
+
+/* FNV-1a over the current bytes of value v. */
+static uint64_t value_hash(const ddk_method* m, uint32_t v) {
+  const ddk_tensor* t = &m->values[v];
+  const uint8_t* b = (const uint8_t*)t->data;
+  size_t n = ddk_dtype_size(t->dtype) * (size_t)ddk_tensor_numel(t);
+  uint64_t h = 0xcbf29ce484222325u;
+  for (size_t i = 0; b != NULL && i < n; ++i) h = (h ^ b[i]) * 0x100000001b3u;
+  return h;
+}
+
+/* Before instruction `in`: guard its outputs, remember its inputs. */
+static void checks_before(ddk_method* m, ddk_instruction in) {
+  const ddk_program* p = m->p;
+  for (uint32_t k = 0; k < instr_num_outputs(p, in); ++k) guard_fill(m, instr_output(p, in, k));
+  if (m->check_inputs)
+    for (uint32_t k = 0; k < instr_num_inputs(p, in); ++k) {
+      uint32_t v = instr_input(p, in, k);
+      m->in_hashes[k] = v == DDK_NO_VALUE ? 0 : value_hash(m, v);
+    }
+}
+
+/* After instruction `in`: its outputs' guards intact, its inputs as they
+ * were. `who` names the instruction in messages. */
+static ddk_status checks_after(ddk_method* m, ddk_instruction in, const char* who, char* err,
+                               size_t err_cap) {
+  const ddk_program* p = m->p;
+  for (uint32_t k = 0; k < instr_num_outputs(p, in); ++k) {
+    uint32_t v = instr_output(p, in, k);
+    long long where = 0;
+    if (guard_damaged(m, v, &where))
+      return ddk_rt_fail(err, err_cap, DDK_OUT_OF_BOUNDS_WRITE,
+                         "%s wrote outside output %u (value %u '%s', %zu bytes) at byte %lld", who,
+                         k, v, p->values[v].name, bound_bytes(p, v), where);
+  }
+  if (m->check_inputs)
+    for (uint32_t k = 0; k < instr_num_inputs(p, in); ++k) {
+      uint32_t v = instr_input(p, in, k);
+      if (v != DDK_NO_VALUE && value_hash(m, v) != m->in_hashes[k])
+        return ddk_rt_fail(err, err_cap, DDK_INPUT_MODIFIED, "%s modified input %u (value %u '%s')",
+                           who, k, v, p->values[v].name);
+    }
+  return DDK_OK;
+}
+
 /* Infers the outputs of kernel node `n` into m->values and checks they fit
  * their planned buffers. */
-static ddk_status infer_and_check(ddk_method* m, uint32_t node_index,
-                                  char* err, size_t err_cap) {
+static ddk_status infer_and_check(ddk_method* m, uint32_t node_index, char* err, size_t err_cap) {
   const ddk_node_view* n = &m->p->nodes[node_index];
   char ierr[384] = "";
   ddk_status st = ddk_infer_node(n, m->values, ierr, sizeof ierr);
   if (st == DDK_UNSUPPORTED_OP) return DDK_OK; /* keep declared sizes */
   if (st != DDK_OK)
-    return ddk_rt_fail(err, err_cap, st, "node %u (%s): %s", node_index,
-                       n->op_name, ierr);
+    return ddk_rt_fail(err, err_cap, st, "node %u (%s): %s", node_index, n->op_name, ierr);
   for (uint32_t k = 0; k < n->num_outputs; ++k) {
     ddk_tensor* t = &m->values[n->outputs[k]];
     size_t need = ddk_dtype_size(t->dtype) * (size_t)ddk_tensor_numel(t);
@@ -96,23 +228,35 @@ static ddk_status infer_and_check(ddk_method* m, uint32_t node_index,
   return DDK_OK;
 }
 
-ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p,
-                             const ddk_options* options, ddk_method** out,
-                             char* err, size_t err_cap) {
+ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p, const ddk_options* options,
+                             ddk_method** out, char* err, size_t err_cap) {
   if (out) *out = NULL;
   if (rt == NULL || p == NULL || out == NULL)
-    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
-                       "ddk_method_create: NULL argument");
+    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "ddk_method_create: NULL argument");
   ddk_status st = ddk_program_check_runnable(rt, p, err, err_cap);
   if (st != DDK_OK) return st;
   const ddk_allocator* a = &rt->allocator;
   ddk_method* m = ddk_rt_alloc(a, sizeof *m);
-  if (m == NULL)
-    return ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY, "method: out of memory");
+  if (m == NULL) return ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY, "method: out of memory");
   m->rt = rt;
   m->p = p;
   m->profile = ddk_options_get_bool(options, "profile", false);
   m->rng = (uint64_t)ddk_options_get_int(options, "seed", 0);
+  {
+    int64_t g = ddk_options_get_int(options, "guard_bytes", 0);
+    if (g < 0 || g > ((int64_t)1 << 20)) {
+      ddk_rt_free(a, m, sizeof *m);
+      return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
+                         "option guard_bytes: %lld is not in [0, 2^20]", (long long)g);
+    }
+    m->guard = ((size_t)g + DDK_PLAN_ALIGNMENT - 1) / DDK_PLAN_ALIGNMENT * DDK_PLAN_ALIGNMENT;
+  }
+  m->check_inputs = ddk_options_get_bool(options, "check_inputs", false);
+  if (m->check_inputs)
+    for (uint32_t i = 0; i < p->num_instructions; ++i) {
+      uint32_t n = instr_num_inputs(p, p->instructions[i]);
+      if (n > m->max_in) m->max_in = n;
+    }
   uint32_t V = p->num_values;
   m->values = ddk_rt_alloc(a, sizeof(ddk_tensor) * (V + 1));
   m->offsets = ddk_rt_alloc(a, sizeof(size_t) * (V + 1));
@@ -121,24 +265,24 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p,
   m->kernels = ddk_rt_alloc(a, sizeof(ddk_kernel_fn) * (p->num_instructions + 1));
   m->events = ddk_rt_alloc(a, sizeof(ddk_method_event) * (p->num_instructions + 1));
   m->input_set = ddk_rt_alloc(a, p->num_inputs + 1u);
+  m->in_hashes = ddk_rt_alloc(a, sizeof(uint64_t) * (m->max_in + 1u));
   for (uint32_t i = 0; i < p->num_delegates; ++i)
     m->num_ptrs += p->delegates[i].num_inputs + p->delegates[i].num_outputs;
   m->in_ptrs = ddk_rt_alloc(a, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
   m->out_ptrs = ddk_rt_alloc(a, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
-  if (!m->values || !m->offsets || !m->sizes || !m->delegates || !m->kernels ||
-      !m->events || !m->input_set || !m->in_ptrs || !m->out_ptrs) {
+  if (!m->values || !m->offsets || !m->sizes || !m->delegates || !m->kernels || !m->events ||
+      !m->input_set || !m->in_hashes || !m->in_ptrs || !m->out_ptrs) {
     st = ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY, "method: out of memory");
     goto fail;
   }
 
   /* memory */
-  st = ddk_memory_plan(p, a, m->offsets, m->sizes, &m->arena_size,
-                       &m->unplanned_size, err, err_cap);
+  st = ddk_memory_plan(p, m->guard, a, m->offsets, m->sizes, &m->arena_size, &m->unplanned_size,
+                       err, err_cap);
   if (st != DDK_OK) goto fail;
   m->arena = ddk_rt_alloc(a, m->arena_size);
   if (m->arena == NULL) {
-    st = ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY,
-                     "method: cannot allocate the %zu-byte arena",
+    st = ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY, "method: cannot allocate the %zu-byte arena",
                      m->arena_size);
     goto fail;
   }
@@ -151,8 +295,8 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p,
     if (d->flags & DDK_VALUE_CONSTANT) {
       t->capacity = ddk_dtype_size(t->dtype) * (size_t)ddk_tensor_numel(t);
     } else if (m->offsets[v] != SIZE_MAX) {
-      t->data = m->arena + m->offsets[v];
-      t->capacity = m->sizes[v];
+      t->data = m->arena + m->offsets[v] + m->guard;
+      t->capacity = m->guard ? bound_bytes(p, v) : m->sizes[v];
     } else {
       t->data = NULL;
       t->capacity = 0;
@@ -170,9 +314,8 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p,
     const ddk_op_info* op = ddk_op_get(p->nodes[in.index].op_id);
     if (op != NULL && (op->flags & DDK_OP_FLAG_DATA_DEPENDENT)) m->dynamic = true;
     if (m->kernels[i] == NULL) {
-      st = ddk_rt_fail(err, err_cap, DDK_UNSUPPORTED_OP,
-                       "node %u: %s has no portable kernel", in.index,
-                       p->nodes[in.index].op_name);
+      st = ddk_rt_fail(err, err_cap, DDK_UNSUPPORTED_OP, "node %u: %s has no portable kernel",
+                       in.index, p->nodes[in.index].op_name);
       goto fail;
     }
     st = infer_and_check(m, in.index, err, err_cap);
@@ -189,21 +332,17 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p,
       md->inputs = &m->in_ptrs[used];
       md->outputs = &m->out_ptrs[used];
       used += d->num_inputs + d->num_outputs;
-      for (uint32_t k = 0; k < d->num_inputs; ++k)
-        md->inputs[k] = &m->values[d->inputs[k]];
-      for (uint32_t k = 0; k < d->num_outputs; ++k)
-        md->outputs[k] = &m->values[d->outputs[k]];
+      for (uint32_t k = 0; k < d->num_inputs; ++k) md->inputs[k] = &m->values[d->inputs[k]];
+      for (uint32_t k = 0; k < d->num_outputs; ++k) md->outputs[k] = &m->values[d->outputs[k]];
       char berr[512] = "";
-      st = md->vt->init(md->vt, d->blob, (size_t)d->blob_size, d->compat,
-                        options, &rt->services, &md->handle, berr,
-                        sizeof berr);
+      st = md->vt->init(md->vt, d->blob, (size_t)d->blob_size, d->compat, options, &rt->services,
+                        &md->handle, berr, sizeof berr);
       if (st != DDK_OK) {
         md->handle = NULL;
         st = ddk_rt_fail(err, err_cap, st,
                          "delegate %u (backend '%s', %u node(s) from node %u "
                          "%s): init failed: %s (%s)",
-                         i, d->backend_id, d->num_nodes,
-                         d->num_nodes ? d->nodes[0] : 0,
+                         i, d->backend_id, d->num_nodes, d->num_nodes ? d->nodes[0] : 0,
                          d->num_nodes ? p->nodes[d->nodes[0]].op_name : "-",
                          berr[0] ? berr : "no message", ddk_status_name(st));
         goto fail;
@@ -238,50 +377,45 @@ const ddk_tensor* ddk_method_input_spec(const ddk_method* m, uint32_t index) {
   return &m->values[m->p->inputs[index]];
 }
 
-ddk_status ddk_method_set_input(ddk_method* m, uint32_t index, ddk_dtype dtype,
-                                uint32_t rank, const int64_t* sizes,
-                                const void* data, size_t nbytes, char* err,
+ddk_status ddk_method_set_input(ddk_method* m, uint32_t index, ddk_dtype dtype, uint32_t rank,
+                                const int64_t* sizes, const void* data, size_t nbytes, char* err,
                                 size_t err_cap) {
-  if (m == NULL)
-    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "method is NULL");
+  if (m == NULL) return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "method is NULL");
   if (index >= m->p->num_inputs)
     return ddk_rt_fail(err, err_cap, DDK_OUT_OF_RANGE,
-                       "input %u out of range: the program has %u input(s)",
-                       index, m->p->num_inputs);
+                       "input %u out of range: the program has %u input(s)", index,
+                       m->p->num_inputs);
   uint32_t v = m->p->inputs[index];
   const ddk_value_desc* d = &m->p->values[v];
   ddk_tensor* t = &m->values[v];
   if (dtype != d->tensor.dtype)
     return ddk_rt_fail(err, err_cap, DDK_DTYPE_MISMATCH,
-                       "input %u ('%s'): expected dtype %s, got %s", index,
-                       d->name, ddk_dtype_name(d->tensor.dtype),
-                       ddk_dtype_name(dtype));
+                       "input %u ('%s'): expected dtype %s, got %s", index, d->name,
+                       ddk_dtype_name(d->tensor.dtype), ddk_dtype_name(dtype));
   if (rank > 0 && sizes == NULL)
-    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
-                       "input %u ('%s'): sizes is NULL", index, d->name);
+    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "input %u ('%s'): sizes is NULL", index,
+                       d->name);
   if (rank != d->tensor.rank)
     return ddk_rt_fail(err, err_cap, DDK_SHAPE_MISMATCH,
-                       "input %u ('%s'): expected rank %u, got %u", index,
-                       d->name, d->tensor.rank, rank);
+                       "input %u ('%s'): expected rank %u, got %u", index, d->name, d->tensor.rank,
+                       rank);
   for (uint32_t i = 0; i < rank; ++i) {
     bool dyn = (d->dynamic_mask >> i) & 1u;
     int64_t bound = d->tensor.sizes[i];
     if (sizes[i] < 0 || (dyn ? sizes[i] > bound : sizes[i] != bound))
-      return ddk_rt_fail(
-          err, err_cap, DDK_SHAPE_MISMATCH,
-          "input %u ('%s'): dim %u is %lld but the program declares %s%lld",
-          index, d->name, i, (long long)sizes[i], dyn ? "at most " : "",
-          (long long)bound);
+      return ddk_rt_fail(err, err_cap, DDK_SHAPE_MISMATCH,
+                         "input %u ('%s'): dim %u is %lld but the program declares %s%lld", index,
+                         d->name, i, (long long)sizes[i], dyn ? "at most " : "", (long long)bound);
   }
   size_t need = ddk_dtype_size(dtype);
   for (uint32_t i = 0; i < rank; ++i) need *= (size_t)sizes[i];
   if (need > 0 && data == NULL)
-    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
-                       "input %u ('%s'): data is NULL", index, d->name);
+    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "input %u ('%s'): data is NULL", index,
+                       d->name);
   if (nbytes != need)
     return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT,
-                       "input %u ('%s'): %zu bytes given, %zu expected",
-                       index, d->name, nbytes, need);
+                       "input %u ('%s'): %zu bytes given, %zu expected", index, d->name, nbytes,
+                       need);
   for (uint32_t i = 0; i < rank; ++i) t->sizes[i] = sizes[i];
   set_strides(t);
   if (need > 0) memcpy(t->data, data, need);
@@ -290,8 +424,7 @@ ddk_status ddk_method_set_input(ddk_method* m, uint32_t index, ddk_dtype dtype,
 }
 
 ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
-  if (m == NULL)
-    return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "method is NULL");
+  if (m == NULL) return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "method is NULL");
   const ddk_program* p = m->p;
   ddk_kernel_ctx ctx = {m->values, err, err_cap, &m->rng};
   m->num_events = 0;
@@ -311,13 +444,19 @@ ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
         st = infer_and_check(m, in.index, err, err_cap);
         if (st != DDK_OK) return st;
       }
+      if (m->guard || m->check_inputs) checks_before(m, in);
       st = m->kernels[i](&ctx, n);
+      if (st == DDK_OK && (m->guard || m->check_inputs)) {
+        char who[160];
+        snprintf(who, sizeof who, "node %u ('%s', %s)", in.index, n->debug_name, n->op_name);
+        st = checks_after(m, in, who, err, err_cap);
+        if (st != DDK_OK) return st;
+      }
       if (st != DDK_OK) {
         /* prefix the node index, keeping the kernel's message */
         char kmsg[512];
         snprintf(kmsg, sizeof kmsg, "%s", err && err_cap ? err : "");
-        return ddk_rt_fail(err, err_cap, st, "node %u ('%s'): %s", in.index,
-                           n->debug_name, kmsg);
+        return ddk_rt_fail(err, err_cap, st, "node %u ('%s'): %s", in.index, n->debug_name, kmsg);
       }
     } else {
       const ddk_program_delegate* d = &p->delegates[in.index];
@@ -327,18 +466,24 @@ ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
           ddk_tensor* t = md->outputs[k];
           *t = p->values[d->outputs[k]].tensor;
           t->header = (ddk_struct_header)DDK_STRUCT_HEADER_INIT(ddk_tensor);
-          t->data = m->arena + m->offsets[d->outputs[k]];
-          t->capacity = m->sizes[d->outputs[k]];
+          t->data = m->arena + m->offsets[d->outputs[k]] + m->guard;
+          t->capacity = m->guard ? bound_bytes(p, d->outputs[k]) : m->sizes[d->outputs[k]];
           set_strides(t);
         }
       char berr[512] = "";
-      st = md->vt->execute(md->handle, md->inputs, d->num_inputs, md->outputs,
-                           d->num_outputs, berr, sizeof berr);
+      if (m->guard || m->check_inputs) checks_before(m, in);
+      st = md->vt->execute(md->handle, md->inputs, d->num_inputs, md->outputs, d->num_outputs, berr,
+                           sizeof berr);
       if (st != DDK_OK)
-        return ddk_rt_fail(err, err_cap, st,
-                           "delegate %u (backend '%s'): execute failed: %s (%s)",
-                           in.index, d->backend_id,
-                           berr[0] ? berr : "no message", ddk_status_name(st));
+        return ddk_rt_fail(err, err_cap, st, "delegate %u (backend '%s'): execute failed: %s (%s)",
+                           in.index, d->backend_id, berr[0] ? berr : "no message",
+                           ddk_status_name(st));
+      if (m->guard || m->check_inputs) {
+        char who[160];
+        snprintf(who, sizeof who, "delegate %u (backend '%s')", in.index, d->backend_id);
+        st = checks_after(m, in, who, err, err_cap);
+        if (st != DDK_OK) return st;
+      }
     }
     if (m->profile) {
       ddk_method_event* e = &m->events[m->num_events++];
@@ -373,8 +518,7 @@ size_t ddk_method_unplanned_size(const ddk_method* m) {
   return m ? m->unplanned_size : 0;
 }
 
-uint32_t ddk_method_events(const ddk_method* m,
-                           const ddk_method_event** out_events) {
+uint32_t ddk_method_events(const ddk_method* m, const ddk_method_event** out_events) {
   if (m == NULL) return 0;
   if (out_events) *out_events = m->events;
   return m->num_events;

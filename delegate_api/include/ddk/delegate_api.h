@@ -108,6 +108,8 @@ typedef struct ddk_struct_header {
   X(INCOMPATIBLE_BLOB, 152, "incompatible delegate blob")                     \
   X(BACKEND_FAILURE, 153, "backend failure")                                  \
   X(DEVICE_LOST, 154, "device lost")                                          \
+  X(OUT_OF_BOUNDS_WRITE, 155, "wrote outside an output buffer")               \
+  X(INPUT_MODIFIED, 156, "modified an input")                                 \
   X(INTERNAL, 200, "internal error")                                          \
   X(NOT_IMPLEMENTED, 201, "not implemented")
 

@@ -152,6 +152,15 @@ typedef struct ddk_method ddk_method;
  * Options: "profile" (bool) turns profiling events on; "seed" (int, default
  * 0) seeds the generator the random ops (rand, randn, randperm,
  * native_dropout) draw from: a method replays the same stream.
+ * Debug checks (for conformance runs; off by default, they cost time):
+ * "guard_bytes" (int, 0..2^20, rounded up to 64) surrounds every planned
+ * value with that many guard bytes, refilled before and checked after each
+ * instruction that writes the value: a kernel or backend writing outside an
+ * output fails execute with DDK_OUT_OF_BOUNDS_WRITE (the message names the
+ * instruction, the value and the byte offset; outputs then have exactly
+ * their declared bytes as capacity). "check_inputs" (bool) hashes every
+ * value an instruction reads before and after it: a change fails execute
+ * with DDK_INPUT_MODIFIED.
  */
 ddk_status ddk_method_create(ddk_runtime* runtime, const ddk_program* program,
                              const ddk_options* options,
