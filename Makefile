@@ -41,7 +41,7 @@ test-c: build-asan
 
 test-py: build build-asan
 	DDK_BUILD_DIR=$(abspath $(BUILD)) DDK_ASAN_BUILD_DIR=$(abspath $(ASAN)) \
-	  $(PYTHON) -m pytest -q -n $(JOBS) ir_ops python reference_runtime sample_delegates
+	  $(PYTHON) -m pytest -q -n $(JOBS) ir_ops python reference_runtime sample_delegates conformance
 
 test-fuzz: build-fuzz
 	mkdir -p $(FUZZ)/corpus && cp fuzz/corpus/program_reader/* fuzz/corpus/program_reader_ops/* $(FUZZ)/corpus/
