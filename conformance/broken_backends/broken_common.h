@@ -96,8 +96,8 @@ typedef struct bk_ops {
   void (*on_destroy)(bk_handle* h);
   /** Runs one node. in[k] is the tensor of argument k, NULL when argument
    * k is not a tensor (or is an absent optional tensor). */
-  ddk_status (*run)(bk_handle* h, const bk_node* node, const ddk_tensor* const* in,
-                    ddk_tensor* out, char* err, size_t err_cap);
+  ddk_status (*run)(bk_handle* h, const bk_node* node, const ddk_tensor* const* in, ddk_tensor* out,
+                    char* err, size_t err_cap);
 } bk_ops;
 
 struct ddk_delegate_handle {
@@ -107,10 +107,10 @@ struct ddk_delegate_handle {
   bk_blob_header h;
   bk_slot* slots;
   bk_node* nodes;
-  ddk_tensor* own;        /**< per slot: the tensor of SCRATCH/CONSTANT slots */
-  const ddk_tensor** ro;  /**< per slot: bound for reading at execute */
-  ddk_tensor** rw;        /**< per slot: bound for writing (NULL for inputs) */
-  void* user;             /**< the plugin's own state (on_init / on_destroy) */
+  ddk_tensor* own;       /**< per slot: the tensor of SCRATCH/CONSTANT slots */
+  const ddk_tensor** ro; /**< per slot: bound for reading at execute */
+  ddk_tensor** rw;       /**< per slot: bound for writing (NULL for inputs) */
+  void* user;            /**< the plugin's own state (on_init / on_destroy) */
 };
 
 /* ---- helpers for plugins ------------------------------------------------ */
@@ -123,8 +123,7 @@ static inline const ddk_value_desc* bk_arg_value(const ddk_graph_view* g, const 
 }
 
 /** Value description of the (one) output of n. */
-static inline const ddk_value_desc* bk_out_value(const ddk_graph_view* g,
-                                                 const ddk_node_view* n) {
+static inline const ddk_value_desc* bk_out_value(const ddk_graph_view* g, const ddk_node_view* n) {
   return &g->values[n->outputs[0]];
 }
 
@@ -161,7 +160,9 @@ static inline double bk_scalar(const bk_node* node, uint32_t k, double fallback)
   return fallback;
 }
 
-static inline size_t bk_numel(const ddk_tensor* t) { return (size_t)ddk_tensor_numel(t); }
+static inline size_t bk_numel(const ddk_tensor* t) {
+  return (size_t)ddk_tensor_numel(t);
+}
 
 /* ---- the skeleton: checks shared by every plugin ------------------------- */
 
@@ -191,8 +192,7 @@ static inline bool bk_node_ok(const ddk_graph_view* g, const ddk_node_view* n) {
         if (a->count > BK_MAX_LIST) return false;
         break;
       case DDK_ARG_TENSOR:
-        if (a->u.tensor >= g->num_values || !bk_plain_value(&g->values[a->u.tensor]))
-          return false;
+        if (a->u.tensor >= g->num_values || !bk_plain_value(&g->values[a->u.tensor])) return false;
         break;
       default:
         return false;
@@ -232,8 +232,7 @@ typedef struct bk_compiler {
   uint64_t const_bytes;
 } bk_compiler;
 
-static inline void bk_describe(bk_slot* s, const ddk_value_desc* v, uint32_t kind,
-                               uint32_t index) {
+static inline void bk_describe(bk_slot* s, const ddk_value_desc* v, uint32_t kind, uint32_t index) {
   memset(s, 0, sizeof *s);
   s->kind = kind;
   s->index = index;
@@ -265,8 +264,7 @@ static inline ddk_status bk_preprocess(const ddk_backend* self, const ddk_graph_
   (void)options;
   const bk_ops* ops = (const bk_ops*)self->user_data;
   const ddk_allocator* al = &services->allocator;
-  if (g->num_inputs + g->num_outputs + (uint64_t)g->num_nodes * (BK_MAX_ARGS + 1) >
-      BK_MAX_SLOTS) {
+  if (g->num_inputs + g->num_outputs + (uint64_t)g->num_nodes * (BK_MAX_ARGS + 1) > BK_MAX_SLOTS) {
     ddk_set_error(err, err_cap, "broken: partition too large");
     return DDK_RESOURCE_EXHAUSTED;
   }
@@ -346,7 +344,7 @@ static inline ddk_status bk_preprocess(const ddk_backend* self, const ddk_graph_
       goto cleanup;
     }
     memset(blob, 0, size);
-    bk_blob_header h = {{'B', 'R', 'K', 'N'}, BK_FORMAT,     c->num_slots, g->num_inputs,
+    bk_blob_header h = {{'B', 'R', 'K', 'N'}, BK_FORMAT,    c->num_slots,  g->num_inputs,
                         g->num_outputs,       g->num_nodes, c->const_bytes};
     uint8_t* p = blob;
     memcpy(p, &h, sizeof h);
@@ -441,9 +439,8 @@ static inline ddk_status bk_init(const ddk_backend* self, const void* blob, size
 
   /* One allocation: handle, slots, nodes, tensors, bindings, then the data
    * of scratch and constant slots (each 64-byte aligned). */
-  size_t fixed = sizeof(bk_handle) + h.num_slots * sizeof(bk_slot) +
-                 h.num_nodes * sizeof(bk_node) + h.num_slots * sizeof(ddk_tensor) +
-                 2 * h.num_slots * sizeof(void*);
+  size_t fixed = sizeof(bk_handle) + h.num_slots * sizeof(bk_slot) + h.num_nodes * sizeof(bk_node) +
+                 h.num_slots * sizeof(ddk_tensor) + 2 * h.num_slots * sizeof(void*);
   fixed = (fixed + 63) / 64 * 64;
   size_t data = 0;
   for (uint32_t s = 0; s < h.num_slots; ++s) {
@@ -571,28 +568,28 @@ static inline ddk_status bk_query(const ddk_backend* self, const ddk_options* op
  * Defines the vtable of backend NAME (a string literal) running the hooks
  * OPS (a static const bk_ops), and the exported entry symbol.
  */
-#define BK_DEFINE_BACKEND(NAME, OPS)                                                  \
-  static const ddk_backend bk_backend = {                                             \
-      .header = DDK_STRUCT_HEADER_INIT(ddk_backend),                                  \
-      .name = NAME,                                                                   \
-      .version = "1.0.0",                                                             \
-      .flags = DDK_BACKEND_BLOB_RELEASABLE,                                           \
-      .user_data = (void*)&OPS,                                                       \
-      .query = bk_query,                                                              \
-      .partition = bk_partition,                                                      \
-      .preprocess = bk_preprocess,                                                    \
-      .init = bk_init,                                                                \
-      .execute = bk_execute,                                                          \
-      .destroy = bk_destroy,                                                          \
-      .set_profiling = NULL,                                                          \
-  };                                                                                  \
-  DDK_DECLARE_BACKEND_ENTRY() {                                                       \
-    if (DDK_ABI_VERSION_MAJOR_OF(host_abi_version) != DDK_ABI_VERSION_MAJOR) {        \
-      ddk_set_error(err, err_cap, NAME " speaks DDK ABI 1.x only");                   \
-      return DDK_ABI_MISMATCH;                                                        \
-    }                                                                                 \
-    *out_backend = &bk_backend;                                                       \
-    return DDK_OK;                                                                    \
+#define BK_DEFINE_BACKEND(NAME, OPS)                                           \
+  static const ddk_backend bk_backend = {                                      \
+      .header = DDK_STRUCT_HEADER_INIT(ddk_backend),                           \
+      .name = NAME,                                                            \
+      .version = "1.0.0",                                                      \
+      .flags = DDK_BACKEND_BLOB_RELEASABLE,                                    \
+      .user_data = (void*)&OPS,                                                \
+      .query = bk_query,                                                       \
+      .partition = bk_partition,                                               \
+      .preprocess = bk_preprocess,                                             \
+      .init = bk_init,                                                         \
+      .execute = bk_execute,                                                   \
+      .destroy = bk_destroy,                                                   \
+      .set_profiling = NULL,                                                   \
+  };                                                                           \
+  DDK_DECLARE_BACKEND_ENTRY() {                                                \
+    if (DDK_ABI_VERSION_MAJOR_OF(host_abi_version) != DDK_ABI_VERSION_MAJOR) { \
+      ddk_set_error(err, err_cap, NAME " speaks DDK ABI 1.x only");            \
+      return DDK_ABI_MISMATCH;                                                 \
+    }                                                                          \
+    *out_backend = &bk_backend;                                                \
+    return DDK_OK;                                                             \
   }
 
 #endif /* BROKEN_COMMON_H_ */

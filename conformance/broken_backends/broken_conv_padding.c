@@ -18,12 +18,23 @@
  */
 #include "broken_common.h"
 
-enum { ARG_INPUT, ARG_WEIGHT, ARG_BIAS, ARG_STRIDE, ARG_PADDING, ARG_DILATION, ARG_TRANSPOSED,
-       ARG_OUTPUT_PADDING, ARG_GROUPS };
+enum {
+  ARG_INPUT,
+  ARG_WEIGHT,
+  ARG_BIAS,
+  ARG_STRIDE,
+  ARG_PADDING,
+  ARG_DILATION,
+  ARG_TRANSPOSED,
+  ARG_OUTPUT_PADDING,
+  ARG_GROUPS
+};
 
 /* Element d (0 = H, 1 = W) of an int list of 1 or 2 entries (ATen expands a
  * one-entry list to every spatial dim). */
-static int64_t pick(const bk_arg* a, int d) { return a->count == 1 ? a->i[0] : a->i[d]; }
+static int64_t pick(const bk_arg* a, int d) {
+  return a->count == 1 ? a->i[0] : a->i[d];
+}
 
 static bool list_ok(const ddk_arg* a, int64_t min) {
   if (a->kind != DDK_ARG_INT_LIST || a->count < 1 || a->count > 2) return false;

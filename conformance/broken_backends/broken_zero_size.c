@@ -3,10 +3,17 @@
  *
  * Claims: aten::relu, float32 (including tensors with a zero-size dim).
  *
- * The bug: the loop is written `for (i = 0; i <= n - 1; ++i)` with an
- * unsigned n. For n == 0, n - 1 wraps to SIZE_MAX and the loop reads and
- * writes until it leaves mapped memory. Zero-size tensors are legal in ATen
- * (an empty batch, a data-dependent size) and rarely tested.
+ * The bug: the loop runs from element 0 to the inclusive index of the last
+ * element, last = n - 1, in the "count minus one" encoding that DMA engines
+ * and job descriptors use, testing for the end after each element. With an
+ * unsigned n of 0, n - 1 wraps to SIZE_MAX and the loop reads and writes
+ * until it leaves mapped memory. Zero-size tensors are legal in ATen (an
+ * empty batch, a data-dependent size) and rarely tested.
+ *
+ * (The textbook form `for (i = 0; i <= n - 1; ++i)` has the same bug, but
+ * clang may infer from the array accesses that n > 0 and run it once, which
+ * turns the crash into a 4-byte out-of-bounds write; the form below crashes
+ * with gcc and clang alike.)
  *
  * Expected conformance outcome: crash (SIGSEGV) on a zero-size input.
  */
@@ -24,9 +31,11 @@ static ddk_status run(bk_handle* h, const bk_node* node, const ddk_tensor* const
   (void)err_cap;
   const float* x = in[0]->data;
   float* y = out->data;
-  size_t n = bk_numel(out);
-  for (size_t i = 0; i <= n - 1; ++i) /* BUG: n - 1 wraps to SIZE_MAX when n == 0 */
+  size_t last = bk_numel(out) - 1; /* BUG: wraps to SIZE_MAX when the tensor is empty */
+  for (size_t i = 0;; ++i) {
     y[i] = (x[i] < 0.0f) ? 0.0f : x[i];
+    if (i == last) break;
+  }
   return DDK_OK;
 }
 
