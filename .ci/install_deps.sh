@@ -4,7 +4,9 @@
 # Usage: install_deps.sh [test|certify]
 set -euo pipefail
 
-DEB_PKGS=(cmake make gcc g++ clang libclang-rt-14-dev pkg-config libbenchmark-dev)
+# chromium: headless, for the conformance report's page tests
+# (conformance/tests/test_report_html.py)
+DEB_PKGS=(cmake make gcc g++ clang libclang-rt-14-dev pkg-config libbenchmark-dev chromium)
 # pip name[:import name]
 PY_PKGS=(numpy pytest pytest-xdist:xdist torch)
 
