@@ -81,7 +81,7 @@ static bool run_direct(ddk_case* c, const ddk_op_info* info, ddk_kernel_fn fn) {
         return false;
       }
     char msg[512];
-    if (!ddk_case_compare(c, c->outputs[i], t, NULL, NULL, msg, sizeof msg)) {
+    if (!ddk_case_compare(c, c->outputs[i], t, NULL, DDK_ACCURACY_DEFAULT, NULL, msg, sizeof msg)) {
       printf("FAIL %s [kernel]: output %u %s\n", c->name, i, msg);
       return false;
     }
@@ -136,7 +136,8 @@ static bool run_program(ddk_case* c, const ddk_op_info* info, ddk_runtime* rt,
   ok = true;
   for (uint32_t i = 0; ok && i < c->num_outputs; ++i) {
     char msg[512];
-    ok = ddk_case_compare(c, c->outputs[i], ddk_method_output(m, i), NULL, NULL, msg, sizeof msg);
+    ok = ddk_case_compare(c, c->outputs[i], ddk_method_output(m, i), NULL, DDK_ACCURACY_DEFAULT,
+                          NULL, msg, sizeof msg);
     if (!ok) printf("FAIL %s [program]: output %u %s\n", c->name, i, msg);
   }
 cleanup:

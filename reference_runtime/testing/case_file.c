@@ -381,8 +381,38 @@ static void shape_text(const ddk_tensor* t, char* buf, size_t cap) {
     n += (size_t)snprintf(buf + n, cap - n, "%s%lld", d ? "," : "", (long long)t->sizes[d]);
 }
 
+static const struct {
+  const char* name;
+  int mantissa_bits; /* explicit fraction bits of the profile's type */
+} kProfiles[] = {
+    [DDK_ACCURACY_DEFAULT] = {"default", 23},
+    [DDK_ACCURACY_FP16_ACCUM] = {"fp16_accum", 10},
+    [DDK_ACCURACY_BF16_ACCUM] = {"bf16_accum", 7},
+    [DDK_ACCURACY_TF32] = {"tf32", 10},
+};
+#define NUM_PROFILES (sizeof kProfiles / sizeof kProfiles[0])
+
+const char* ddk_accuracy_profile_name(ddk_accuracy_profile profile) {
+  return (size_t)profile < NUM_PROFILES ? kProfiles[profile].name : "?";
+}
+
+bool ddk_accuracy_profile_parse(const char* name, ddk_accuracy_profile* out_profile) {
+  for (size_t i = 0; name != NULL && i < NUM_PROFILES; ++i)
+    if (strcmp(name, kProfiles[i].name) == 0) {
+      *out_profile = (ddk_accuracy_profile)i;
+      return true;
+    }
+  return false;
+}
+
+double ddk_accuracy_profile_factor(ddk_accuracy_profile profile) {
+  /* eps = 2^-mantissa_bits; float32's is 2^-23 */
+  return (size_t)profile < NUM_PROFILES ? ldexp(1.0, 23 - kProfiles[profile].mantissa_bits) : 1.0;
+}
+
 bool ddk_case_compare(const ddk_case* c, uint32_t v, const ddk_tensor* got, const ddk_tensor* want,
-                      ddk_case_stats* stats, char* msg, size_t msg_cap) {
+                      ddk_accuracy_profile profile, ddk_case_stats* stats, char* msg,
+                      size_t msg_cap) {
   ddk_case_stats st_local;
   ddk_case_stats* st = stats != NULL ? stats : &st_local;
   memset(st, 0, sizeof *st);
@@ -463,6 +493,8 @@ bool ddk_case_compare(const ddk_case* c, uint32_t v, const ddk_tensor* got, cons
   double eps = part == DDK_DTYPE_FLOAT64 ? ldexp(1.0, -53) : ldexp(1.0, -24);
   if (c->flags & DDK_CASE_EPS_STORAGE) eps = ldexp(ulp_of(part, 1.0), -1);
   const double* sc = exact ? NULL : c->scale[v];
+  /* an accuracy profile scales float32 bounds by eps(profile) / eps(f32) */
+  const double widen = part == DDK_DTYPE_FLOAT32 ? ddk_accuracy_profile_factor(profile) : 1.0;
   bool ok = true;
   for (int64_t i = 0; i < n * parts; ++i) {
     const double g = decode(part, g8 + i * pes), x = decode(part, w8 + i * pes);
@@ -484,6 +516,7 @@ bool ddk_case_compare(const ddk_case* c, uint32_t v, const ddk_tensor* got, cons
       }
       bound = ulps * ulp_of(part, x);
       if (sc != NULL) bound += (double)(c->k > 0 ? c->k : 1) * eps * fabs(sc[i / parts]);
+      bound *= widen;
       good = fabs(diff) <= bound;
       if (good && (c->flags & DDK_CASE_SIGNED_ZERO) && g == 0.0 && x == 0.0)
         good = signbit(g) == signbit(x);

@@ -91,13 +91,40 @@ typedef struct ddk_case_stats {
 } ddk_case_stats;
 
 /**
+ * Accuracy profiles (docs/tolerances.md, "Accuracy profiles"): the
+ * precision a backend declares it computes float32 results in. A profile
+ * widens the whole bound of float32 results (and of the float32 parts of
+ * complex64) by eps(profile type) / eps(float32); exact-class ops stay
+ * exact, other dtypes are unaffected.
+ */
+typedef enum ddk_accuracy_profile {
+  DDK_ACCURACY_DEFAULT = 0,    /**< float32 computed as float32 */
+  DDK_ACCURACY_FP16_ACCUM = 1, /**< float16 roundoff: eps 2^-10 */
+  DDK_ACCURACY_BF16_ACCUM = 2, /**< bfloat16 roundoff: eps 2^-7 */
+  DDK_ACCURACY_TF32 = 3,       /**< TensorFloat-32 roundoff: eps 2^-10 */
+} ddk_accuracy_profile;
+
+/** The profile's name ("default", "fp16_accum", "bf16_accum", "tf32"). */
+const char* ddk_accuracy_profile_name(ddk_accuracy_profile profile);
+
+/** Parses a profile name; false when `name` is none of the above. */
+bool ddk_accuracy_profile_parse(const char* name, ddk_accuracy_profile* out_profile);
+
+/** eps(profile type) / eps(float32): the factor on float32 bounds (1 for
+ * the default profile). */
+double ddk_accuracy_profile_factor(ddk_accuracy_profile profile);
+
+/**
  * Compares `got` (contiguous) with the expected output `v` of case `c` —
  * PyTorch's bytes from the file when `want` is NULL, else the tensor
  * `want` (e.g. the reference runtime's result) — under the tolerance of
- * the case's op (see docs/tolerances.md). Fills *stats (may be NULL) and,
- * on failure, a message naming the first failing element.
+ * the case's op (see docs/tolerances.md), widened for float32 results by
+ * `profile` (DDK_ACCURACY_DEFAULT: the op's own tolerance). Fills *stats
+ * (may be NULL) and, on failure, a message naming the first failing
+ * element.
  */
 bool ddk_case_compare(const ddk_case* c, uint32_t v, const ddk_tensor* got, const ddk_tensor* want,
-                      ddk_case_stats* stats, char* msg, size_t msg_cap);
+                      ddk_accuracy_profile profile, ddk_case_stats* stats, char* msg,
+                      size_t msg_cap);
 
 #endif /* DDK_CASE_FILE_H_ */
