@@ -1,6 +1,7 @@
 # The DDK's two commands:
-#   make certify   build everything, lower and run the example programs on
-#                  the sample delegates, print a summary, write build/reports/
+#   make certify   build everything, run the conformance suite against every
+#                  sample delegate that is built and the example programs on
+#                  them, print a summary, write build/reports/
 #   make test      every test: C unit tests under ASan+UBSan, the op-table
 #                  regeneration check, the Python suites, a bounded fuzz run
 # Both install missing dependencies first (.ci/install_deps.sh says what).
@@ -13,7 +14,7 @@ FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-asan build-fuzz test test-c test-py test-fuzz \
-        check-generated certify examples clean
+        check-generated certify examples conformance clean
 
 all: build
 
@@ -54,8 +55,16 @@ examples: build
 	$(PYTHON) python/ddk/examples.py --out $(BUILD)/examples
 
 certify: build examples
-	DDK_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) python/ddk/certify.py \
+	DDK_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) python/ddk/certify.py --jobs $(JOBS) \
 	  --build-dir $(BUILD) --examples $(BUILD)/examples --report-dir $(BUILD)/reports
+
+# One backend through the conformance suite:
+#   make conformance BACKEND=path/to/libddk_backend_x.so [CONFORM_ARGS="--tier core-fp32"]
+# (a name works too: template, reference, or any plugin on DDK_BACKEND_PATH)
+BACKEND ?= template
+conformance: build
+	DDK_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -n $(JOBS) conformance/suite \
+	  --backend $(BACKEND) --report-dir $(BUILD)/reports/conformance $(CONFORM_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

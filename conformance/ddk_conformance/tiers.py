@@ -10,7 +10,8 @@ own cases:
                  input-modified, leak, error).
 
 "unsupported" is never a failure: a backend earns a tier for what it
-claims, and the report states its coverage (ops of the tier it claims,
+claims (a q/dq pattern case counts as claimed when the backend takes the
+whole pattern, not just the float op inside it), and the report states its coverage (ops of the tier it claims,
 and how many of those pass every case) beside the verdict. A tier earned
 with every op of the tier claimed and every case claimed is "complete".
 
@@ -137,6 +138,15 @@ class TierResult:
         return dict(self.__dict__)
 
 
+def _claims_whole_pattern(r: Mapping) -> bool:
+    """A q/dq pattern case counts as claimed only when the backend took the
+    whole pattern (dequantize, the op, quantize): running just the float op
+    inside it is not int8 support. A failure counts either way."""
+    if r.get("kind") != "graph" or "quant" not in (r.get("tags") or ()):
+        return True
+    return r.get("delegated") is None or r.get("delegated") == r.get("nodes")
+
+
 def evaluate(tier: Tier, records: Iterable[Mapping], max_blockers: int = 50) -> TierResult:
     """Applies the tier's rule to the case records (dicts with kind, op,
     dtype, tags, outcome, case)."""
@@ -144,8 +154,8 @@ def evaluate(tier: Tier, records: Iterable[Mapping], max_blockers: int = 50) -> 
     counts: dict = {}
     for r in scope:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
-    claimed = [r for r in scope if r["outcome"] != "unsupported"]
-    failing = [r for r in claimed if is_failing(r["outcome"])]
+    failing = [r for r in scope if is_failing(r["outcome"])]
+    claimed = [r for r in scope if r["outcome"] != "unsupported" and _claims_whole_pattern(r)]
     # coverage counts ops of the op table; graph cases count as cases only
     ops_claimed = {r["op"] for r in claimed if r.get("kind", "op") == "op"}
     ops_failing = {r["op"] for r in failing if r.get("kind", "op") == "op"}

@@ -1,10 +1,15 @@
-"""`make certify`: lowers and runs the example programs on every sample
-delegate that is built, compares with PyTorch, prints what each backend took,
-and writes build/reports/certify.json and certify.txt.
+"""`make certify`: certifies every sample delegate that is built.
 
-Until the conformance suite lands this certifies end-to-end agreement on the
-example models only; the conformance issue turns it into per-op
-certification.
+1. The conformance suite (conformance/, pytest plugin ddk_conformance)
+   runs every op case and graph case against each backend in
+   build/sample_delegates/ and writes, per backend, report.json, junit.xml
+   and report.html under build/reports/conformance/<backend>/.
+2. The example programs are lowered and run on each backend and compared
+   with PyTorch (what each backend took, end to end).
+
+Prints a one-screen summary per backend (ops claimed, passed, failed,
+tiers earned, the HTML report's path) and writes build/reports/certify.json
+and certify.txt. Exit status 1 when any backend fails.
 """
 import argparse
 import glob
@@ -13,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +34,7 @@ def main(argv=None):
     ap.add_argument("--report-dir", required=True)
     ap.add_argument("--rtol", type=float, default=1e-4)
     ap.add_argument("--atol", type=float, default=1e-5)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args(argv)
     ddk = os.path.join(args.build_dir, "ddk")
     plugins = sorted(glob.glob(os.path.join(args.build_dir, "sample_delegates",
@@ -89,12 +96,57 @@ def main(argv=None):
     print(summary)
     print(f"\n{len(rows) - failures} of {len(rows)} model/backend runs agree "
           f"with PyTorch (rtol {args.rtol}, atol {args.atol})")
+    conf, conf_lines, conf_failures = certify_backends(plugins, args)
+    failures += conf_failures
     with open(os.path.join(args.report_dir, "certify.json"), "w") as f:
-        json.dump({"runs": rows, "failures": failures}, f, indent=1)
+        json.dump({"runs": rows, "conformance": conf, "failures": failures}, f, indent=1)
     with open(os.path.join(args.report_dir, "certify.txt"), "w") as f:
-        f.write(summary + "\n")
+        f.write(summary + "\n\n" + "\n".join(conf_lines) + "\n")
     print(f"reports: {args.report_dir}/certify.json, certify.txt")
     return 1 if failures else 0
+
+
+def certify_backends(plugins, args):
+    """Runs the conformance suite against each plugin; returns (per-backend
+    summaries, summary lines, number of failing backends)."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.join(repo, "conformance"))
+    from ddk_conformance.plugin import summary_lines
+
+    report_root = os.path.abspath(os.path.join(args.report_dir, "conformance"))
+    out, lines, failures = [], [], 0
+    print("\n== conformance ==")
+    for be in plugins:
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               "--rootdir", repo, "-c", os.path.join(repo, "pytest.ini"),
+               os.path.join(repo, "conformance", "suite"), "--backend", be,
+               "--report-dir", report_root]
+        if args.jobs > 1:
+            cmd += ["-n", str(args.jobs)]
+        print("$ " + " ".join(cmd), flush=True)
+        r = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
+        tail = r.stdout.strip().splitlines()[-1:] or r.stderr.strip().splitlines()[-1:]
+        print("  pytest: " + (tail[0] if tail else f"exit {r.returncode}"))
+        name = os.path.basename(be)[len("libddk_backend_"):-3]
+        rep_path = os.path.join(report_root, name, "report.json")
+        if r.returncode not in (0, 1) or not os.path.exists(rep_path):
+            failures += 1
+            lines.append(f"{name}: the conformance run did not complete (pytest exit "
+                         f"{r.returncode})")
+            lines += ["  " + x for x in (r.stdout + r.stderr).strip().splitlines()[-15:]]
+            out.append({"backend": name, "status": "error"})
+            continue
+        with open(rep_path) as f:
+            rep = json.load(f)
+        if rep["summary"]["verdict"] != "pass":
+            failures += 1
+        lines += summary_lines(name, Path(os.path.dirname(rep_path)), rep)
+        out.append({"backend": name, "verdict": rep["summary"]["verdict"],
+                    "summary": rep["summary"],
+                    "tiers_earned": [t["name"] for t in rep["tiers"] if t["earned"]],
+                    "report": os.path.join(os.path.dirname(rep_path), "report.html")})
+    print("\n".join(lines))
+    return out, lines, failures
 
 
 if __name__ == "__main__":
