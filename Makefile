@@ -3,7 +3,8 @@
 #                  sample delegate that is built and the example programs on
 #                  them, print a summary, write build/reports/
 #   make test      every test: C unit tests under ASan+UBSan, the op-table
-#                  regeneration check, the Python suites, a bounded fuzz run
+#                  regeneration check, the Python suites, the conformance
+#                  suite against the reference-as-backend, a bounded fuzz run
 # Both install missing dependencies first (.ci/install_deps.sh says what).
 
 PYTHON    ?= python3
@@ -13,7 +14,7 @@ ASAN      ?= build-asan
 FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build build-asan build-fuzz test test-c test-py test-fuzz \
+.PHONY: all deps build build-asan build-fuzz test test-c test-py test-conformance test-fuzz \
         check-generated certify examples conformance clean
 
 all: build
@@ -49,7 +50,13 @@ test-fuzz: build-fuzz
 	$(FUZZ)/fuzz/program_reader_fuzz -max_total_time=$(FUZZ_SECONDS) \
 	  -print_final_stats=1 $(FUZZ)/corpus
 
-test: check-generated test-c test-py test-fuzz
+# The whole conformance suite against the reference-as-backend: every op
+# and graph case through the plugin ABI, the reports written (about 20 s).
+test-conformance: build
+	DDK_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -n $(JOBS) conformance/suite \
+	  --backend reference --report-dir $(BUILD)/reports/conformance-reference
+
+test: check-generated test-c test-py test-conformance test-fuzz
 
 examples: build
 	$(PYTHON) python/ddk/examples.py --out $(BUILD)/examples
