@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "conform.h"
+#include "kernel_util.h" /* element loads, shared with the portable kernels */
 #include "npy.h"
 
 #define MAX_GRAPH_INPUTS 64
@@ -279,63 +280,12 @@ static bool is_float(ddk_dtype d) {
          d == DDK_DTYPE_FLOAT64 || d == DDK_DTYPE_COMPLEX64 || d == DDK_DTYPE_COMPLEX128;
 }
 
-/* Floating-point element i (of a part dtype: complex values as pairs). */
-static double load_float(ddk_dtype d, const unsigned char* base, int64_t i) {
-  switch (d) {
-    case DDK_DTYPE_FLOAT64:
-    case DDK_DTYPE_COMPLEX128: {
-      double v;
-      memcpy(&v, base + 8 * i, 8);
-      return v;
-    }
-    case DDK_DTYPE_FLOAT32:
-    case DDK_DTYPE_COMPLEX64: {
-      float v;
-      memcpy(&v, base + 4 * i, 4);
-      return v;
-    }
-    case DDK_DTYPE_BFLOAT16: {
-      uint16_t h;
-      memcpy(&h, base + 2 * i, 2);
-      uint32_t u = (uint32_t)h << 16;
-      float v;
-      memcpy(&v, &u, 4);
-      return v;
-    }
-    default: { /* float16 */
-      uint16_t h;
-      memcpy(&h, base + 2 * i, 2);
-      int e = (h >> 10) & 31, m = h & 1023;
-      double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
-      return (h & 0x8000) ? -v : v;
-    }
-  }
-}
-
-static int64_t load_int(ddk_dtype d, const unsigned char* base, int64_t i) {
-  switch (d) {
-    case DDK_DTYPE_BOOL:
-      return base[i] != 0;
-    case DDK_DTYPE_UINT8:
-      return base[i];
-    case DDK_DTYPE_INT8:
-      return (int8_t)base[i];
-    case DDK_DTYPE_INT16: {
-      int16_t v;
-      memcpy(&v, base + 2 * i, 2);
-      return v;
-    }
-    case DDK_DTYPE_INT32: {
-      int32_t v;
-      memcpy(&v, base + 4 * i, 4);
-      return v;
-    }
-    default: {
-      int64_t v;
-      memcpy(&v, base + 8 * i, 8);
-      return v;
-    }
-  }
+/* The real dtype of a complex dtype's parts (complex values are compared
+ * as pairs of parts), else `d`. */
+static ddk_dtype part_dtype(ddk_dtype d) {
+  if (d == DDK_DTYPE_COMPLEX64) return DDK_DTYPE_FLOAT32;
+  if (d == DDK_DTYPE_COMPLEX128) return DDK_DTYPE_FLOAT64;
+  return d;
 }
 
 /* Running statistics over every output of a graph. */
@@ -371,20 +321,21 @@ static bool compare_output(uint32_t o, const ddk_tensor* got, const ddk_tensor* 
   const bool complex = got->dtype == DDK_DTYPE_COMPLEX64 || got->dtype == DDK_DTYPE_COMPLEX128;
   const int64_t parts = complex ? 2 : 1;
   const double int_tol = got->dtype != DDK_DTYPE_BOOL && atol >= 1.0 ? atol : 0.0;
+  const ddk_dtype part = part_dtype(got->dtype);
   bool ok = true;
   for (int64_t i = 0; i < n * parts; ++i) {
     double g, w;
     bool good;
     if (fp) {
-      g = load_float(got->dtype, g8, i);
-      w = load_float(got->dtype, w8, i);
+      g = ddk_ku_load_f64(g8, part, i);
+      w = ddk_ku_load_f64(w8, part, i);
       if (isnan(g) || isnan(w) || isinf(g) || isinf(w)) {
         good = (isnan(g) && isnan(w)) || g == w;
       } else {
         good = fabs(g - w) <= atol + rtol * fabs(w);
       }
     } else {
-      int64_t a = load_int(got->dtype, g8, i), b = load_int(got->dtype, w8, i);
+      int64_t a = ddk_ku_load_i64(g8, part, i), b = ddk_ku_load_i64(w8, part, i);
       g = (double)a;
       w = (double)b;
       good = a == b || fabs(g - w) <= int_tol;

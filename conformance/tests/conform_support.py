@@ -28,6 +28,18 @@ def find_built(rel: str) -> Path | None:
     return None
 
 
+def broken_plugin(name: str) -> str:
+    """The deliberately broken backend `name` (conformance/broken_backends/);
+    DDK_BROKEN_BACKENDS_DIR overrides where to look."""
+    dirs = [os.environ["DDK_BROKEN_BACKENDS_DIR"]] if os.environ.get("DDK_BROKEN_BACKENDS_DIR") \
+        else [str(d / "broken_backends") for d in build_dirs()]
+    for d in dirs:
+        p = os.path.join(d, f"libddk_backend_broken_{name}.so")
+        if os.path.exists(p):
+            return p
+    pytest.fail(f"broken backend {name} is not built (looked in {dirs})")
+
+
 def write_cases(path: Path, ops, dtypes=("float32",), seed=0) -> Path:
     """A case file with the golden cases of `ops` for `dtypes`."""
     pytest.importorskip("torch")

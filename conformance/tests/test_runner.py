@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conform_support import REPO, build_dirs, find_built
+from conform_support import broken_plugin, REPO, build_dirs, find_built
 from conform_support import runner, template_plugin, write_cases  # noqa: F401 (fixtures)
 
 OPS = ["aten::relu", "aten::add.Tensor", "aten::mul.Tensor", "aten::sigmoid", "aten::tanh",
@@ -74,14 +74,7 @@ def test_unknown_backend_is_an_error_per_case(runner, tmp_path):
 # ---------------------------------------------------------------------------
 
 
-def broken(name: str) -> str:
-    dirs = [os.environ["DDK_BROKEN_BACKENDS_DIR"]] if os.environ.get("DDK_BROKEN_BACKENDS_DIR") \
-        else [str(d / "broken_backends") for d in build_dirs()]
-    for d in dirs:
-        p = os.path.join(d, f"libddk_backend_broken_{name}.so")
-        if os.path.exists(p):
-            return p
-    pytest.fail(f"broken backend {name} is not built (looked in {dirs})")
+broken = broken_plugin
 
 
 def tf32_plugin() -> str:

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conform_support import REPO, build_dirs, runner, write_cases  # noqa: F401 (fixture)
+from conform_support import broken_plugin, REPO, build_dirs, runner, write_cases  # noqa: F401 (fixture)
 
 # backend -> (ops whose cases exercise it, the outcome its bug must produce)
 EXPECTED = {
@@ -31,14 +31,7 @@ EXPECTED = {
 }
 
 
-def plugin(name):
-    dirs = [os.environ["DDK_BROKEN_BACKENDS_DIR"]] if os.environ.get("DDK_BROKEN_BACKENDS_DIR") \
-        else [str(d / "broken_backends") for d in build_dirs()]
-    for d in dirs:
-        p = os.path.join(d, f"libddk_backend_broken_{name}.so")
-        if os.path.exists(p):
-            return p
-    pytest.fail(f"broken backend {name} is not built (looked in {dirs})")
+plugin = broken_plugin
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
