@@ -442,3 +442,16 @@ def test_unwritable_output_dir(binary, mlp, tmp_path):
     proc = run_cli(binary.cli, *args, env=binary.env)
     problem = check_outcome(proc, "output dir under a file", binary)
     assert problem is None, problem
+
+
+def test_backends_listing_does_not_load_a_given_plugin_twice(binary):
+    """`ddk backends --backend P` with P also on the search path lists P once
+    and reports no failure (it used to say 'not loadable: already
+    registered')."""
+    if not binary.template.exists():
+        pytest.skip(f"{binary.template} missing")
+    env = dict(binary.env, DDK_BACKEND_PATH=str(binary.template.parent))
+    proc = run_cli(binary.cli, "backends", "--backend", binary.template, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "not loadable" not in proc.stdout + proc.stderr
+    assert proc.stdout.count("template ") == 1, proc.stdout

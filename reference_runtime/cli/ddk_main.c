@@ -309,6 +309,19 @@ static int cmd_ops(const cli_args* a) {
 
 /* ---- ddk backends ------------------------------------------------------- */
 
+/* True when the plugin file at `path` is already registered (given with
+ * --backend and found again on the search path). */
+static bool already_registered(const ddk_runtime* rt, const char* path) {
+  struct stat want, have;
+  if (stat(path, &want) != 0) return false;
+  ddk_backend_entry_info info;
+  for (uint32_t i = 0; ddk_runtime_backend_get(rt, i, &info); ++i)
+    if (info.path != NULL && stat(info.path, &have) == 0 && have.st_dev == want.st_dev &&
+        have.st_ino == want.st_ino)
+      return true;
+  return false;
+}
+
 static int cmd_backends(const cli_args* a) {
   ddk_runtime* rt = NULL;
   char err[1024];
@@ -338,6 +351,7 @@ static int cmd_backends(const cli_args* a) {
           continue;
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (already_registered(rt, path)) continue;
         char perr[512];
         st = ddk_runtime_add_backend(rt, path, NULL, perr, sizeof perr);
         if (st != DDK_OK && flen < sizeof failures - 1)
