@@ -424,8 +424,7 @@ def summary_lines(name: str, out: Path, rep: dict) -> list:
             state = "EARNED" + (" (complete)" if t["complete"] else "")
         else:
             state = "not earned"
-        total = sum(t["cases"].values())
-        claimed = total - t["cases"].get("unsupported", 0)
+        total, claimed = sum(t["cases"].values()), t["cases_claimed"]
         ops = (f"{t['ops_claimed']}/{t['ops_in_tier']} ops claimed ({t['ops_clean']} clean), "
                if t["ops_in_tier"] else "")
         lines.append(f"  tier {t['name']:<14} {state:<19} {ops}{claimed}/{total} cases claimed"

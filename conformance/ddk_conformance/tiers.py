@@ -132,6 +132,7 @@ class TierResult:
     ops_in_tier: int = 0
     ops_claimed: int = 0
     ops_clean: int = 0  # claimed, and every case of the op in the tier passes
+    cases_claimed: int = 0
     blockers: list = field(default_factory=list)  # why not earned, one line each
 
     def as_dict(self) -> dict:
@@ -180,7 +181,8 @@ def evaluate(tier: Tier, records: Iterable[Mapping], max_blockers: int = 50) -> 
         what = ", ".join("%d %s" % (n, o) for o, n in sorted(outs.items()))
         blockers.append("%s%s: %s" % (op, " [%s]" % dt if dt else "", what))
     return TierResult(tier.name, tier.description, RULE, earned, complete, counts,
-                      len(tier_ops), len(ops_claimed), len(ops_claimed - ops_failing), blockers)
+                      len(tier_ops), len(ops_claimed), len(ops_claimed - ops_failing), len(claimed),
+                      blockers)
 
 
 def evaluate_all(records: Iterable[Mapping]) -> list:
