@@ -59,7 +59,7 @@ from ddk.program import Program, TensorSpec  # noqa: E402
 
 BROKEN = (
     "conv_padding", "max_nan", "round_half", "broadcast", "alpha", "write_past",
-    "modify_input", "zero_size", "hang", "leak", "init_fails", "int64_as_int32",
+    "modify_input", "zero_size", "hang", "leak", "init_fails", "int64_as_int32", "tail",
 )
 
 # A crash or hang is watched in a child process with this limit.
@@ -387,6 +387,19 @@ def test_hang_is_right_on_larger_tensors(libddk, n):
     x = np.linspace(-3, 3, n, dtype=np.float32)
     (got,) = run_lowered(plugin("hang"), prog, [x])
     np.testing.assert_array_equal(got, portable(prog, [x])[0])
+
+
+@pytest.mark.parametrize("n", [7, 1024, 2048, 1031])
+def test_tail_is_wrong_only_past_a_tile_off_the_step(libddk, n):
+    prog = unary("aten::sigmoid", [n])
+    x = np.linspace(-4, 4, n, dtype=np.float32)
+    (got,) = run_lowered(plugin("tail"), prog, [x])
+    want = portable(prog, [x])[0]
+    close = np.isclose(got, want, rtol=1e-6, atol=1e-7)
+    if n == 1031:  # 1024 + 7: the last 7 are never written
+        assert close[:1024].all() and not close[1024:].all()
+    else:
+        assert close.all()
 
 
 def test_the_crash_child_runs_a_good_plugin_to_the_end(libddk):

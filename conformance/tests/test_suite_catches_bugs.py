@@ -28,6 +28,7 @@ EXPECTED = {
     "leak": (["aten::relu"], "leak"),
     "init_fails": (["aten::sigmoid"], "claimed-but-broken"),
     "int64_as_int32": (["aten::argmax"], "fail"),
+    "tail": (["aten::sigmoid"], "fail"),
 }
 
 

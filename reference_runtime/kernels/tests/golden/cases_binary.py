@@ -14,7 +14,10 @@ SHAPES = [((3, 4), (3, 4), None), ((2, 1, 4), (3, 1), None), ((5,), (), None),
           ((4, 3), (4, 3), (1, 0)),
           # `other` broadcast along leading/middle dims (a column, a per-channel
           # scale): not reproducible by cyclic indexing
-          ((3, 4), (3, 1), None), ((2, 3, 4, 5), (3, 1, 1), None)]
+          ((3, 4), (3, 1), None), ((2, 3, 4, 5), (3, 1, 1), None),
+          # a prime-length tail past any vector width or tile (1031 > 1024),
+          # and a broadcast over odd extents
+          ((1031,), (1031,), None), ((2, 65, 33), (65, 1), None)]
 # shapes of the tensor operand of Scalar overloads
 SHAPES1 = [((3, 4), None), ((), None), ((0, 3), None), ((2, 3, 2, 2), "channels_last"),
            ((4, 3), (1, 0))]

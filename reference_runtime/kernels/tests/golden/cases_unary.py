@@ -10,9 +10,12 @@ from . import cases
 from .core import CASE_SIGNED_ZERO, Gen, f64abs
 
 # (shape, layout) every elementwise op is run on: 0-d, 1-d, 2-d, a
-# channels-last 4-d, a transposed 2-d and an empty tensor.
+# channels-last 4-d, a transposed 2-d, an empty tensor, and 1031 elements
+# (a prime above 1024: the tail after any vector width or tile size, where
+# backends' loops go wrong).
+TAIL = ((1031,), None)
 LAYOUTS = [((), None), ((7,), None), ((3, 5), None), ((2, 3, 4, 5), "channels_last"),
-           ((4, 3), (1, 0)), ((0, 4), None)]
+           ((4, 3), (1, 0)), ((0, 4), None), TAIL]
 
 
 def edge_values(dt, limit=None):
@@ -39,7 +42,8 @@ def clamping(g: Gen, op: str, dt):
     if dt is None:
         g.case(f"{short}/bool", short, [g.rand((3,), torch.bool)])
         return
-    for shape, lay in [((3, 5), None), ((2, 3, 4, 5), "channels_last"), ((), None), ((0, 4), None)]:
+    for shape, lay in [((3, 5), None), ((2, 3, 4, 5), "channels_last"), ((), None), ((0, 4), None),
+                       TAIL]:
         x = g.rand(shape, dt, special=True, layout=lay)
         if short == "relu":
             g.case(f"relu/{dt}/{shape}", "relu", [x])
@@ -55,7 +59,7 @@ def transcendental(g: Gen, op: str, dt):
     short = op.split("::")[1]
     if dt is None:
         return
-    for shape, lay in [((4, 6), None), ((2, 3, 4, 5), "channels_last"), ((), None)]:
+    for shape, lay in [((4, 6), None), ((2, 3, 4, 5), "channels_last"), ((), None), TAIL]:
         x = g.rand(shape, dt, special=True, layout=lay, lo=-20, hi=20)
         g.case(f"{short}/{dt}/{shape}", short, [x])
 
