@@ -15,7 +15,7 @@ FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-asan build-fuzz test test-c test-py test-conformance test-fuzz \
-        check-generated certify examples conformance clean
+        check-generated certify examples conformance zoo clean
 
 all: build
 
@@ -72,6 +72,12 @@ BACKEND ?= template
 conformance: build
 	DDK_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -n $(JOBS) conformance/suite \
 	  --backend $(BACKEND) --report-dir $(BUILD)/reports/conformance $(CONFORM_ARGS)
+
+# Every zoo model exported to $(BUILD)/zoo (full-size inputs unless
+# ZOO_INPUT_SIZE=64, say); about 600 MB with ViT-B/16.
+ZOO_INPUT_SIZE ?=
+zoo: build
+	$(BUILD)/ddk zoo build all --out $(BUILD)/zoo $(if $(ZOO_INPUT_SIZE),--input-size $(ZOO_INPUT_SIZE))
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

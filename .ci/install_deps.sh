@@ -8,7 +8,8 @@ set -euo pipefail
 # (conformance/tests/test_report_html.py)
 DEB_PKGS=(cmake make gcc g++ clang libclang-rt-14-dev pkg-config libbenchmark-dev chromium)
 # pip name[:import name]
-PY_PKGS=(numpy pytest pytest-xdist:xdist torch)
+# torchvision: the zoo's vision models; torchao: PT2E int8 quantisation (python/ddk/quantize.py)
+PY_PKGS=(numpy pytest pytest-xdist:xdist torch torchvision torchao)
 
 missing_deb=()
 for p in "${DEB_PKGS[@]}"; do

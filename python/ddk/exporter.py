@@ -217,7 +217,8 @@ class _Converter:
                 self.user_input(node)
             elif spec.kind in (InputKind.PARAMETER, InputKind.BUFFER,
                                InputKind.CONSTANT_TENSOR):
-                self.constant(node, spec.target)
+                if node.users:  # a parameter nothing reads is not written
+                    self.constant(node, spec.target)
             else:
                 raise _refuse(node, "input", f"graph input of kind {spec.kind.name} "
                               "is not supported", hint="programs take tensor inputs "
@@ -415,9 +416,13 @@ class _Converter:
 
     def dynamic_list(self, node, key, name, items) -> list[int]:
         dyn = [i for i, v in enumerate(items) if isinstance(v, _Dynamic)]
-        if key in _INFER_ONE and name == "size" and len(dyn) == 1:
-            items[dyn[0]] = -1
-            return items
+        if key in _INFER_ONE and name == "size":
+            # the result's static dims as numbers, its one dynamic dim as -1
+            out = node.meta["val"].shape
+            sizes = [s if isinstance(s, int) else
+                     (int(s.node.expr) if s.node.expr.is_number else -1) for s in out]
+            if sizes.count(-1) == 1:
+                return sizes
         if key in _KEEP_DIM and name == "size":
             source = node.args[0].meta["val"]
             offset = len(items) - source.dim()
@@ -493,14 +498,18 @@ def export_program(ep: torch.export.ExportedProgram, *, decompose: bool = True) 
 def export(module: torch.nn.Module, example_inputs: Sequence[Any],
            dynamic_shapes: Any = None, *, kwargs: Mapping[str, Any] | None = None,
            strict: bool = False, out: str | os.PathLike | None = None) -> Program:
-    """Exports ``module`` called on ``example_inputs`` to a DDK program.
+    """Exports ``module`` (put in eval mode) called on ``example_inputs`` to
+    a DDK program.
 
     ``dynamic_shapes`` is passed to ``torch.export.export``: dims declared
     with ``torch.export.Dim(name, max=N)`` become dynamic dims bounded by N.
     With ``out``, the program is also written there. Returns the Program
     (``to_bytes()``, ``save(path)``). Raises :class:`ExportError`."""
     if isinstance(module, torch.nn.Module):
-        module = module.eval()
+        try:
+            module.eval()
+        except NotImplementedError:
+            pass  # a PT2E-converted graph: its mode was fixed when it was exported
     try:
         ep = torch.export.export(module, tuple(example_inputs), kwargs=dict(kwargs or {}),
                                  dynamic_shapes=dynamic_shapes, strict=strict)

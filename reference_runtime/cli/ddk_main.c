@@ -7,6 +7,8 @@
  *   ddk run PROGRAM [--input FILE.npy ...] [--output-dir DIR]
  *                   [--backend NAME_OR_PATH ...] [--seed N] [--iterations N]
  *   ddk lower PROGRAM --backend NAME_OR_PATH [...] -o OUT
+ *   ddk export | zoo | compare ...   (the Python half: python3 -m ddk, see
+ *                                     python/ddk/cli.py)
  *
  * Exit status: 0 success, 1 runtime failure, 2 bad input (usage, a
  * malformed program or .npy, inputs that do not match, an unknown or
@@ -78,6 +80,10 @@ static int usage(const char* msg) {
           "  ddk run PROGRAM [--input FILE.npy ...] [--output-dir DIR]\n"
           "          [--backend NAME_OR_PATH ...] [--seed N] [--iterations N]\n"
           "  ddk lower PROGRAM --backend NAME_OR_PATH [...] -o OUT\n"
+          "  ddk export SPEC --out FILE       (PyTorch module -> program)\n"
+          "  ddk zoo list | build NAME... --out DIR\n"
+          "  ddk compare PROGRAM --module NAME\n"
+          "  (export, zoo and compare run python3 -m ddk; --help on each)\n"
           "Backends named without a path are searched on DDK_BACKEND_PATH\n"
           "(default: the sample_delegates folder beside this binary).\n");
   return EXIT_BAD_INPUT;
@@ -725,7 +731,47 @@ done:
   return rc;
 }
 
+/* export, zoo and compare are Python (torch.export, torchvision): hand
+ * them to `python3 -m ddk` (DDK_PYTHON overrides the interpreter), with
+ * this source tree's python/ on PYTHONPATH and this build's libddk.so as
+ * DDK_LIBRARY unless those are set. Returns only if exec fails. */
+static int exec_python(int argc, char** argv) {
+  char exe[1024];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char* slash = strrchr(exe, '/');
+    if (slash != NULL) {
+      *slash = '\0';
+      char lib[1100];
+      snprintf(lib, sizeof lib, "%s/libddk.so", exe);
+      if (access(lib, R_OK) == 0) setenv("DDK_LIBRARY", lib, 0);
+    }
+  }
+  const char* old = getenv("PYTHONPATH");
+  char path[4096];
+  snprintf(path, sizeof path, "%s%s%s", DDK_PYTHON_DIR, old && *old ? ":" : "",
+           old && *old ? old : "");
+  setenv("PYTHONPATH", path, 1);
+  const char* python = getenv("DDK_PYTHON");
+  if (python == NULL || *python == '\0') python = "python3";
+  char** args = calloc((size_t)argc + 3, sizeof *args);
+  if (args == NULL) return report(DDK_OUT_OF_MEMORY, argv[1], "out of memory");
+  args[0] = (char*)python;
+  args[1] = "-m";
+  args[2] = "ddk";
+  for (int i = 1; i < argc; ++i) args[i + 2] = argv[i];
+  execvp(python, args);
+  fprintf(stderr, "ddk: %s needs Python: cannot run %s: %s\n", argv[1], python,
+          strerror(errno));
+  free(args);
+  return EXIT_RUNTIME;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 2 && (strcmp(argv[1], "export") == 0 || strcmp(argv[1], "zoo") == 0 ||
+                    strcmp(argv[1], "compare") == 0))
+    return exec_python(argc, argv);
   cli_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc != 0) return rc;
