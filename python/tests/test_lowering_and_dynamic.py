@@ -77,3 +77,36 @@ def test_every_op_has_a_portable_kernel():
     from ddk.ops_meta import OPS
     missing = [op["name"] for op in OPS if not op["kernel"]]
     assert missing == [], f"ops without a portable kernel: {missing}"
+
+
+def program_with_weight_transform():
+    """x -> relu (template) -> exp (portable) -> add (template) <- relu(c):
+    relu(c) reads only a constant. It must land in the add's partition,
+    not in the earlier template partition it appears after."""
+    p = Program()
+    x = p.add_input("float32", [4], name="x")
+    c = p.add_constant(np.arange(4, dtype=np.float32) - 1.5, name="c")
+    a = p.add_value(TensorSpec("float32", [4]), name="a")
+    p.add_node("aten::relu", [x], outputs=[a], name="relu_x")
+    b = p.add_value(TensorSpec("float32", [4]), name="b")
+    p.add_node("aten::exp", [a], outputs=[b], name="exp")
+    rc = p.add_value(TensorSpec("float32", [4]), name="rc")
+    p.add_node("aten::relu", [c], outputs=[rc], name="relu_c")
+    y = p.add_value(TensorSpec("float32", [4]), name="y")
+    p.add_node("aten::add.Tensor", [b, rc], outputs=[y], name="add")
+    p.add_output(y)
+    return p.to_bytes()
+
+
+def test_constant_only_node_joins_its_consumers_partition(libddk, template_plugin):
+    with ddk.Runtime() as rt:
+        name = rt.add_backend(template_plugin)
+        low = rt.lower(program_with_weight_transform(), [name])
+        groups = [sorted(d["nodes"]) for d in low.delegates]
+        # nodes: 0 relu_x, 1 exp, 2 relu_c, 3 add
+        assert groups == [[0], [2, 3]]
+        x = np.array([-1, 0, 1, 2], np.float32)
+        (out,) = rt.method(low)(x)
+    c = np.arange(4, dtype=np.float32) - 1.5
+    np.testing.assert_allclose(out, np.exp(np.maximum(x, 0)) + np.maximum(c, 0),
+                               rtol=1e-6)

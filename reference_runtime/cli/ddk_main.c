@@ -770,8 +770,10 @@ static int exec_python(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && (strcmp(argv[1], "export") == 0 || strcmp(argv[1], "zoo") == 0 ||
-                    strcmp(argv[1], "compare") == 0))
+                    strcmp(argv[1], "compare") == 0)) {
+    default_backend_path(); /* backends by name, as in ddk run */
     return exec_python(argc, argv);
+  }
   cli_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc != 0) return rc;

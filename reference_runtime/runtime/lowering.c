@@ -9,7 +9,12 @@
  * graph (preferring a group it reads from), else starts a new group; every
  * other unit is a group of its own. A group G may take node n iff no
  * predecessor group g of n (g != G) has G among its ancestors: otherwise
- * the path G -> ... -> g -> n would leave and re-enter G. Groups are then
+ * the path G -> ... -> g -> n would leave and re-enter G. A claimed node
+ * that reads only constants, directly or through such nodes (a weight's
+ * permute or dequantize, say), is placed with its first consumer
+ * when that consumer's group is of the same backend, so a backend sees
+ * a weight transform in the partition that uses the weight; otherwise it
+ * forms a group of its own. Groups are then
  * ordered topologically, each backend group is preprocessed into a blob,
  * and the result is serialised and re-loaded, so the verifier checks it.
  */
@@ -65,14 +70,66 @@ typedef struct pred_ctx {
   uint32_t count;
 } pred_ctx;
 
+/* unit_group value of a unit whose group waits for its first consumer. */
+#define GROUP_DEFERRED (UINT32_MAX - 1u)
+
 static void collect_pred(void* vctx, uint32_t value) {
   pred_ctx* c = vctx;
   uint32_t pu = c->s->producer_unit[value];
   if (pu == DDK_NO_VALUE) return;
   uint32_t g = c->s->unit_group[pu];
+  if (g == GROUP_DEFERRED) return;
   for (uint32_t i = 0; i < c->count; ++i)
     if (c->preds[i] == g) return;
   c->preds[c->count++] = g;
+}
+
+/* Resolving deferred producers of one unit: those claimed by another
+ * backend than `backend` get a group of their own (mode 0); the rest join
+ * `group` (mode 1). */
+typedef struct defer_ctx {
+  lower_state* s;
+  int32_t backend;
+  uint32_t group;
+  int mode;
+} defer_ctx;
+
+static void resolve_deferred(void* vctx, uint32_t value);
+
+/* Puts deferred unit pu into group G, with the deferred units it reads. */
+static void assign_deferred(lower_state* s, uint32_t pu, uint32_t G) {
+  s->unit_group[pu] = G;
+  defer_ctx dc = {s, s->claim[s->units[pu].index], G, 1};
+  for_each_unit_input(s->p, s->units[pu], resolve_deferred, &dc);
+}
+
+static void resolve_deferred(void* vctx, uint32_t value) {
+  defer_ctx* c = vctx;
+  lower_state* s = c->s;
+  uint32_t pu = s->producer_unit[value];
+  if (pu == DDK_NO_VALUE || s->unit_group[pu] != GROUP_DEFERRED) return;
+  int32_t b = s->claim[s->units[pu].index];
+  if (c->mode == 0 && b != c->backend) {
+    uint32_t G = s->num_groups++;
+    s->group_backend[G] = b;
+    assign_deferred(s, pu, G);
+  } else if (c->mode == 1) {
+    assign_deferred(s, pu, c->group);
+  }
+}
+
+/* Whether a unit reads only constants and deferred units' outputs. */
+typedef struct weight_probe {
+  const lower_state* s;
+  bool weight_only;
+} weight_probe;
+
+static void probe_weight(void* vctx, uint32_t value) {
+  weight_probe* c = vctx;
+  if (c->s->p->values[value].flags & DDK_VALUE_CONSTANT) return;
+  uint32_t pu = c->s->producer_unit[value];
+  if (pu == DDK_NO_VALUE || c->s->unit_group[pu] != GROUP_DEFERRED)
+    c->weight_only = false;
 }
 
 /* True when node-unit u may join group G without a cycle. */
@@ -296,11 +353,20 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
 
   /* 3. group: acyclic, maximal per backend */
   for (uint32_t u = 0; u < U; ++u) {
-    pred_ctx pc = {&s, scratch, 0};
-    for_each_unit_input(p, s.units[u], collect_pred, &pc);
     int32_t b = (s.units[u].kind == DDK_INSTR_KERNEL)
                     ? s.claim[s.units[u].index]
                     : -1;
+    defer_ctx dc = {&s, b, 0, 0};
+    for_each_unit_input(p, s.units[u], resolve_deferred, &dc);
+    pred_ctx pc = {&s, scratch, 0};
+    for_each_unit_input(p, s.units[u], collect_pred, &pc);
+    /* reads only constants and same-backend deferred nodes */
+    weight_probe wp = {&s, true};
+    if (b >= 0) for_each_unit_input(p, s.units[u], probe_weight, &wp);
+    if (b >= 0 && wp.weight_only) {
+      s.unit_group[u] = GROUP_DEFERRED;
+      continue;
+    }
     uint32_t G = DDK_NO_VALUE;
     if (b >= 0) {
       for (uint32_t i = 0; i < pc.count && G == DDK_NO_VALUE; ++i)
@@ -314,8 +380,17 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
       s.group_backend[G] = b;
     }
     s.unit_group[u] = G;
+    dc.group = G;
+    dc.mode = 1;
+    for_each_unit_input(p, s.units[u], resolve_deferred, &dc);
     add_ancestry(&s, G, &pc);
   }
+  for (uint32_t u = 0; u < U; ++u) /* deferred nodes nothing consumes */
+    if (s.unit_group[u] == GROUP_DEFERRED) {
+      uint32_t G = s.num_groups++;
+      s.group_backend[G] = s.claim[s.units[u].index];
+      assign_deferred(&s, u, G);
+    }
 
   /* 4. order groups topologically (ancestors first, then first unit) */
   {
