@@ -6,7 +6,9 @@ set -euo pipefail
 
 # chromium: headless, for the conformance report's page tests
 # (conformance/tests/test_report_html.py)
-DEB_PKGS=(cmake make gcc g++ clang libclang-rt-14-dev pkg-config libbenchmark-dev chromium)
+# libxnnpack-dev, libpthreadpool-dev: the XNNPACK sample delegate (sample_delegates/xnnpack)
+DEB_PKGS=(cmake make gcc g++ clang libclang-rt-14-dev pkg-config libbenchmark-dev chromium
+          libxnnpack-dev libpthreadpool-dev)
 # pip name[:import name]
 # torchvision: the zoo's vision models; torchao: PT2E int8 quantisation (python/ddk/quantize.py)
 PY_PKGS=(numpy pytest pytest-xdist:xdist torch torchvision torchao)

@@ -45,7 +45,7 @@ from . import tiers as _tiers
 
 REPO = _cases.REPO
 RECORDS_PROP = "ddk_conformance_records"
-PROFILES = ("default", "fp16_accum", "bf16_accum", "tf32")
+PROFILES = ("default", "fp16_accum", "bf16_accum", "tf32", "fast_math")
 
 
 # ---- options -------------------------------------------------------------

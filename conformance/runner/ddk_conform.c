@@ -38,7 +38,7 @@
  *                      execute) with the debug checks. Repeatable; a key
  *                      once; not guard_bytes / check_inputs (the runner's).
  *   --profile NAME     the accuracy profile the comparison applies:
- *                      default, fp16_accum, bf16_accum or tf32
+ *                      default, fp16_accum, bf16_accum, tf32 or fast_math
  *                      (docs/tolerances.md, "Accuracy profiles"). When not
  *                      given: the option accuracy_profile, else a token
  *                      "accuracy_profile=NAME" in the first backend's
@@ -151,7 +151,7 @@ static int usage(const char* why) {
           "usage: ddk_conform (--cases FILE | --graphs FILE.tsv | --bundle DIR)...\n"
           "                   --backend NAME_OR_PATH [--backend NAME_OR_PATH]...\n"
           "                   [--option KEY=VALUE]... [--profile "
-          "default|fp16_accum|bf16_accum|tf32]\n"
+          "default|fp16_accum|bf16_accum|tf32|fast_math]\n"
           "                   [--results OUT.jsonl] [--info-json FILE] [--timeout-ms N]\n"
           "                   [--guard-bytes N] [--ops PREFIX] [--progress]\n"
           "       ddk_conform --sha256 FILE...\n");
@@ -461,11 +461,11 @@ int main(int argc, char** argv) {
     if (strcmp(cfg.options[k].key, "accuracy_profile") == 0) popt = &cfg.options[k];
   if (a.profile != NULL) {
     if (!ddk_accuracy_profile_parse(a.profile, &cfg.profile))
-      return usage("--profile: not one of default, fp16_accum, bf16_accum, tf32");
+      return usage("--profile: not one of default, fp16_accum, bf16_accum, tf32, fast_math");
     profile_source = "flag";
   } else if (popt != NULL) {
     if (popt->type != DDK_OPTION_STRING || !ddk_accuracy_profile_parse(popt->value.s, &cfg.profile))
-      return usage("--option accuracy_profile: not one of default, fp16_accum, bf16_accum, tf32");
+      return usage("--option accuracy_profile: not one of default, fp16_accum, bf16_accum, tf32, fast_math");
     profile_source = "option";
   }
 

@@ -60,7 +60,8 @@ int main(void) {
   } kProfiles[] = {{"default", DDK_ACCURACY_DEFAULT, 1.0},
                    {"fp16_accum", DDK_ACCURACY_FP16_ACCUM, 8192.0},
                    {"bf16_accum", DDK_ACCURACY_BF16_ACCUM, 65536.0},
-                   {"tf32", DDK_ACCURACY_TF32, 8192.0}};
+                   {"tf32", DDK_ACCURACY_TF32, 8192.0},
+                   {"fast_math", DDK_ACCURACY_FAST_MATH, 1.0}};
   for (size_t i = 0; i < sizeof kProfiles / sizeof kProfiles[0]; ++i) {
     ddk_accuracy_profile p = DDK_ACCURACY_DEFAULT;
     CHECK(ddk_accuracy_profile_parse(kProfiles[i].name, &p) && p == kProfiles[i].p, "parse %s",
@@ -86,6 +87,19 @@ int main(void) {
   for (size_t i = 0; i < sizeof kProfiles / sizeof kProfiles[0]; ++i)
     CHECK(!f32_passes("aten::relu", one_plus(1), 1.0f, kProfiles[i].p), "relu %s: exact",
           kProfiles[i].name);
+  /* fast_math: a NaN expected may come back as anything; denormals may
+   * flush to zero; zero signs may differ; everything else as default */
+  CHECK(f32_passes("aten::add.Tensor", -INFINITY, NAN, DDK_ACCURACY_FAST_MATH), "fast: NaN");
+  CHECK(!f32_passes("aten::add.Tensor", -INFINITY, NAN, DDK_ACCURACY_DEFAULT), "default: NaN");
+  CHECK(f32_passes("aten::elu", 0.0f, 1e-40f, DDK_ACCURACY_FAST_MATH), "fast: denormal flushed");
+  CHECK(!f32_passes("aten::elu", 0.0f, 1e-40f, DDK_ACCURACY_DEFAULT), "default: denormal");
+  CHECK(f32_passes("aten::clamp", 0.0f, -0.0f, DDK_ACCURACY_FAST_MATH), "fast: zero sign");
+  CHECK(f32_passes("aten::_softmax", 0.0f, 1.43e-38f, DDK_ACCURACY_FAST_MATH), "fast: exp underflow");
+  CHECK(!f32_passes("aten::_softmax", 0.0f, 3e-38f, DDK_ACCURACY_FAST_MATH), "fast: 3e-38 kept");
+  CHECK(!f32_passes("aten::exp", NAN, 1.0f, DDK_ACCURACY_FAST_MATH), "fast: NaN where 1");
+  CHECK(!f32_passes("aten::sqrt", 0.0f, 1e-20f, DDK_ACCURACY_FAST_MATH), "fast: 1e-20 is normal");
+  CHECK(!f32_passes("aten::relu", 2.0f, 1.0f, DDK_ACCURACY_FAST_MATH), "fast: exact stays exact");
+
   /* NaN still has to meet NaN */
   CHECK(!f32_passes("aten::exp", 1.0f, NAN, DDK_ACCURACY_BF16_ACCUM), "NaN vs 1 under bf16");
   CHECK(f32_passes("aten::exp", NAN, NAN, DDK_ACCURACY_BF16_ACCUM), "NaN vs NaN under bf16");

@@ -102,9 +102,16 @@ typedef enum ddk_accuracy_profile {
   DDK_ACCURACY_FP16_ACCUM = 1, /**< float16 roundoff: eps 2^-10 */
   DDK_ACCURACY_BF16_ACCUM = 2, /**< bfloat16 roundoff: eps 2^-7 */
   DDK_ACCURACY_TF32 = 3,       /**< TensorFloat-32 roundoff: eps 2^-10 */
+  /** float32 roundoff, but "fast math" special values: denormals may be
+   * flushed to zero (inputs, and results below 2^-125, twice the smallest
+   * normal, where exp kernels underflow), NaN need not propagate (a NaN
+   * expected may come back as any value), zeros' signs may differ. For
+   * libraries such as XNNPACK that run with FTZ/DAZ and min/max clamps. */
+  DDK_ACCURACY_FAST_MATH = 4,
 } ddk_accuracy_profile;
 
-/** The profile's name ("default", "fp16_accum", "bf16_accum", "tf32"). */
+/** The profile's name ("default", "fp16_accum", "bf16_accum", "tf32",
+ * "fast_math"). */
 const char* ddk_accuracy_profile_name(ddk_accuracy_profile profile);
 
 /** Parses a profile name; false when `name` is none of the above. */

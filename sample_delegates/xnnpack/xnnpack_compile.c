@@ -933,7 +933,6 @@ static bool emit_node(comp* c, uint32_t k) {
     case DDK_OP_ATEN_AVG_POOL2D: return emit_pool(c, k, false);
     case DDK_OP_ATEN_ADAPTIVE_AVG_POOL2D:
     case DDK_OP_ATEN_MEAN_DIM: return emit_mean(c, k);
-    case DDK_OP_ATEN_SOFTMAX: return emit_simple(c, k, XB_OP_SOFTMAX);
     case DDK_OP_ATEN_CONSTANT_PAD_ND: return emit_pad(c, k);
     case DDK_OP_ATEN_UPSAMPLE_BILINEAR2D_VEC:
       return emit_simple(c, k, XB_OP_RESIZE_BILINEAR);

@@ -123,8 +123,10 @@ static ddk_status xnn_query(const ddk_backend* self, const ddk_options* options,
   ddk_set_error(info->device_name, sizeof info->device_name,
                 "XNNPACK (Debian 0.0~git20220216) on the CPU");
   ddk_set_error(info->detail, sizeof info->detail,
-                info->available ? "fp32 and int8 (qs8/qc8) subgraphs; "
-                                  "option xnnpack.num_threads"
+                info->available ? "accuracy_profile=fast_math "
+                                  "(denormals flushed, NaN not propagated "
+                                  "through output clamps); fp32 and int8 "
+                                  "(qs8/qc8); option xnnpack.num_threads"
                                 : why);
   return DDK_OK;
 }
