@@ -33,7 +33,8 @@ def _delegated(program, plugin, options=None):
     return rt, rt.lower(program, [name], options=options)
 
 
-# (zoo name, input size, every node delegated, one partition)
+# (zoo name, input size, every node delegated, one partition); int8
+# models: every node but the quantize of the model's input
 MODELS = [
     ("resnet18", 32, True, True),
     ("mobilenet_v2", 32, True, True),
@@ -57,7 +58,7 @@ def test_zoo_model_matches_eager(plugin, tmp_path, name, size, all_nodes,
     rt, low = _delegated(ddk.Program.load(path).to_bytes(), plugin)
     taken = sum(len(d["nodes"]) for d in low.delegates)
     if all_nodes:
-        assert taken == low.num_nodes
+        assert taken == low.num_nodes - (1 if name.endswith("_int8") else 0)
     if one_partition:
         assert low.num_delegates == 1
     if name == "vit_b_16":  # its linears, adds and patch conv run on XNNPACK

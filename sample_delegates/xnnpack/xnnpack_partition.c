@@ -137,9 +137,14 @@ bool xnn_qdq_params(const ddk_node_view* n, double* scale, int64_t* zp) {
          (float)*scale > 0.0f;
 }
 
-/* A float32 value usable as an operand: plain, or a constant (folded). */
+/* A float32 value usable as an operand: plain, or a constant (folded;
+ * a 0-d constant too, held as one element). */
 static bool f32_operand(const xnn_graph_facts* f, uint32_t v) {
-  return v != DDK_NO_VALUE && xnn_plain_f32(VAL(f, v));
+  if (v == DDK_NO_VALUE) return false;
+  const ddk_value_desc* d = VAL(f, v);
+  if (f->const_derived[v] && d->tensor.rank == 0)
+    return d->tensor.dtype == DDK_DTYPE_FLOAT32;
+  return xnn_plain_f32(d);
 }
 
 /* An activation input: a plain float32 value computed at run time. */

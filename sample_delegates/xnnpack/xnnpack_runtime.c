@@ -14,6 +14,8 @@
  * Options:
  *   xnnpack.num_threads  int, 1..64 (default 1): threads of the pool
  */
+#define _GNU_SOURCE /* RTLD_NODELETE */
+#include <dlfcn.h>
 #include <pthreadpool.h>
 #include <string.h>
 #include <xnnpack.h>
@@ -61,6 +63,12 @@ static const char* xnn_status_str(enum xnn_status s) {
 }
 
 static ddk_status xnn_init_library(char* err, size_t err_cap) {
+  /* xnn_initialize keeps process-wide state (CPU detection, kernel
+   * tables) it never frees. Pin the library so that a host unloading this
+   * plugin does not unload it too: the state stays reachable (no leak
+   * reported at exit) and a later init finds it still valid. */
+  void* pin = dlopen("libXNNPACK.so.0", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  (void)pin; /* the reference is kept on purpose */
   enum xnn_status s = xnn_initialize(NULL);
   if (s != xnn_status_success) {
     xnn_errorf(err, err_cap, "xnnpack: xnn_initialize failed: %s",
