@@ -15,7 +15,7 @@ FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-asan build-fuzz test test-c test-py test-conformance test-fuzz \
-        check-generated certify examples conformance zoo clean
+        check-generated certify examples conformance zoo race clean
 
 all: build
 
@@ -78,6 +78,16 @@ conformance: build
 ZOO_INPUT_SIZE ?=
 zoo: build
 	$(BUILD)/ddk zoo build all --out $(BUILD)/zoo $(if $(ZOO_INPUT_SIZE),--input-size $(ZOO_INPUT_SIZE))
+
+# The XNNPACK race (perf/xnnpack_race/README.md): our delegate against
+# XNNPACK driven directly, the portable kernels, ONNX Runtime, ExecuTorch and
+# eager; 1 and 2 pinned threads; table + build/reports/xnnpack_race.json.
+# The peers install into build/perf-peers-venv (their own torch).
+race: build
+	cmake -S . -B build-perf -DCMAKE_BUILD_TYPE=Release -DDDK_BUILD_PERF=ON >/dev/null
+	cmake --build build-perf -j$(JOBS) --target xnnpack_direct
+	perf/xnnpack_race/peers/setup_venv.sh
+	$(PYTHON) perf/xnnpack_race/race.py --direct-bin build-perf/perf/xnnpack_race/xnnpack_direct $(RACE_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)
