@@ -381,6 +381,30 @@ static int64_t pair(const int64_t* l, uint32_t n, int i) {
   return l[n == 1 ? 0 : i];
 }
 
+/* p[0..12] of a CONV2D / DECONV2D op from the node's stride, padding,
+ * dilation and groups (blob layout in xnnpack_blob.h). */
+static void conv_params(xb_op* op, const ddk_node_view* n, int64_t KH,
+                        int64_t KW, int64_t ICg, int64_t OCg) {
+  const int64_t *st = NULL, *pd = NULL, *dl = NULL;
+  uint32_t ns = 0, np = 0, nd = 0;
+  int64_t groups = 1;
+  xa_ints(n, 3, &st, &ns);
+  xa_ints(n, 4, &pd, &np);
+  xa_ints(n, 5, &dl, &nd);
+  xa_int(n, 8, &groups);
+  op->p[0] = op->p[2] = (uint32_t)pair(pd, np, 0);
+  op->p[1] = op->p[3] = (uint32_t)pair(pd, np, 1);
+  op->p[4] = (uint32_t)KH;
+  op->p[5] = (uint32_t)KW;
+  op->p[6] = (uint32_t)pair(st, ns, 0);
+  op->p[7] = (uint32_t)pair(st, ns, 1);
+  op->p[8] = (uint32_t)pair(dl, nd, 0);
+  op->p[9] = (uint32_t)pair(dl, nd, 1);
+  op->p[10] = (uint32_t)groups;
+  op->p[11] = (uint32_t)ICg;
+  op->p[12] = (uint32_t)OCg;
+}
+
 /* Batch norm as per-channel (scale, shift) arrays of C floats. */
 static bool bn_affine(comp* c, const ddk_node_view* bn, float** scale,
                       float** shift) {
@@ -590,26 +614,11 @@ static bool emit_q_conv(comp* c, uint32_t k, const qmatch* m) {
   uint32_t fid = new_value(c, &fv), bid = new_value(c, &bvx);
   uint32_t in = act(c, m->xq, k), out = act(c, c->g->nodes[m->qn].outputs[0], m->qn);
   if (!ok(c)) return false;
-  const int64_t *st = NULL, *pd = NULL, *dl = NULL;
-  uint32_t ns = 0, np = 0, nd = 0;
   int64_t groups = 1;
-  xa_ints(n, 3, &st, &ns);
-  xa_ints(n, 4, &pd, &np);
-  xa_ints(n, 5, &dl, &nd);
   xa_int(n, 8, &groups);
   xb_op* op = new_op(c, XB_OP_CONV2D, k, out, 3, in, fid, bid);
   if (op == NULL) return false;
-  op->p[0] = op->p[2] = (uint32_t)pair(pd, np, 0);
-  op->p[1] = op->p[3] = (uint32_t)pair(pd, np, 1);
-  op->p[4] = (uint32_t)KH;
-  op->p[5] = (uint32_t)KW;
-  op->p[6] = (uint32_t)pair(st, ns, 0);
-  op->p[7] = (uint32_t)pair(st, ns, 1);
-  op->p[8] = (uint32_t)pair(dl, nd, 0);
-  op->p[9] = (uint32_t)pair(dl, nd, 1);
-  op->p[10] = (uint32_t)groups;
-  op->p[11] = (uint32_t)ICg;
-  op->p[12] = (uint32_t)(OC / groups);
+  conv_params(op, n, KH, KW, ICg, OC / groups);
   op->out_min = m->lo;
   op->out_max = m->hi;
   return true;
@@ -634,11 +643,8 @@ static bool emit_conv(comp* c, uint32_t k) {
   if (bv != DDK_NO_VALUE && !fold_f32(c, bv, &b)) return false;
   bool transposed = false;
   int64_t groups = 1;
-  const int64_t *st = NULL, *pd = NULL, *dl = NULL, *op_ = NULL;
-  uint32_t ns = 0, np = 0, nd = 0, no = 0;
-  xa_ints(n, 3, &st, &ns);
-  xa_ints(n, 4, &pd, &np);
-  xa_ints(n, 5, &dl, &nd);
+  const int64_t* op_ = NULL;
+  uint32_t no = 0;
   xa_bool(n, 6, &transposed);
   xa_ints(n, 7, &op_, &no);
   xa_int(n, 8, &groups);
@@ -692,17 +698,7 @@ static bool emit_conv(comp* c, uint32_t k) {
   xb_op* op = new_op(c, transposed ? XB_OP_DECONV2D : XB_OP_CONV2D, k, out, 3,
                      in, fid, bid);
   if (op == NULL) return false;
-  op->p[0] = op->p[2] = (uint32_t)pair(pd, np, 0);
-  op->p[1] = op->p[3] = (uint32_t)pair(pd, np, 1);
-  op->p[4] = (uint32_t)KH;
-  op->p[5] = (uint32_t)KW;
-  op->p[6] = (uint32_t)pair(st, ns, 0);
-  op->p[7] = (uint32_t)pair(st, ns, 1);
-  op->p[8] = (uint32_t)pair(dl, nd, 0);
-  op->p[9] = (uint32_t)pair(dl, nd, 1);
-  op->p[10] = (uint32_t)groups;
-  op->p[11] = (uint32_t)ICg;
-  op->p[12] = (uint32_t)OCg;
+  conv_params(op, n, KH, KW, ICg, OCg);
   if (transposed) {
     op->p[13] = no ? (uint32_t)pair(op_, no, 0) : 0;
     op->p[14] = no ? (uint32_t)pair(op_, no, 1) : 0;
