@@ -51,7 +51,7 @@
  *                      profile_source (flag, option, backend, default),
  *                      cases/graphs/bundle, timeout_ms, guard_bytes,
  *                      options (typed), and per backend (in order): arg,
- *                      loaded, error, name, version, abi ("1.0"), path,
+ *                      loaded, error, name, version, abi ("1.1"), path,
  *                      available, device, detail. Given without cases,
  *                      graphs or a bundle it only writes this and exits.
  *   --timeout-ms N     per-case time limit (default 10000)

@@ -69,7 +69,7 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 DDK_MAX_RANK = 8
-DDK_ABI_VERSION = (1 << 16) | 0
+DDK_ABI_VERSION = (1 << 16) | 1
 DDK_NO_VALUE = 0xFFFFFFFF
 _ERR_CAP = 2048
 
@@ -348,6 +348,25 @@ class _MethodEvent(Structure):
     ]
 
 
+class _MethodBackendEvent(Structure):
+    _fields_ = [
+        ("delegate", c_uint32),
+        ("backend", c_char_p),
+        ("kind", c_uint32),
+        ("node_index", c_uint32),
+        ("name", c_char * 64),
+        ("detail", c_char * 192),
+        ("start_ns", c_uint64),
+        ("end_ns", c_uint64),
+        ("bytes", c_uint64),
+        ("flops", c_uint64),
+        ("cycles", c_uint64),
+    ]
+
+
+_PROFILE_KINDS = ("op", "copy", "compile", "other")
+
+
 def _header(struct_type) -> _Header:
     return _Header(ctypes.sizeof(struct_type), DDK_ABI_VERSION)
 
@@ -397,6 +416,10 @@ _SIGNATURES = {
     "ddk_method_arena_size": (c_size_t, [_P]),
     "ddk_method_unplanned_size": (c_size_t, [_P]),
     "ddk_method_events": (c_uint32, [_P, POINTER(POINTER(_MethodEvent))]),
+    "ddk_method_backend_events": (
+        c_uint32, [_P, POINTER(POINTER(_MethodBackendEvent)), POINTER(c_uint32)]),
+    "ddk_method_num_fallbacks": (c_uint32, [_P]),
+    "ddk_method_delegate_fell_back": (c_bool, [_P, c_uint32]),
     "ddk_program_load_file": (
         c_int32,
         [c_char_p, POINTER(_Allocator), POINTER(POINTER(_Program)), _ERR, c_size_t],
@@ -1107,6 +1130,10 @@ class Method:
         """A numpy copy of output `index` (after execute)."""
         t = self._lib.ddk_method_output(self._handle(), index)
         if not t:
+            if 0 <= index < self.num_outputs:
+                raise _fail("INVALID_ARGUMENT",
+                            f"output {index}: no result, the last execute failed "
+                            "or none has run")
             raise _fail("OUT_OF_RANGE",
                         f"output {index} out of range (the method has "
                         f"{self.num_outputs} outputs)")
@@ -1147,6 +1174,52 @@ class Method:
                 "end_ns": int(e.end_ns),
             })
         return out
+
+    def backend_events(self) -> list[dict]:
+        """Events the delegates emitted during the last execute (created
+        with profile=True): delegate, backend, kind ("op", "copy", ...),
+        node_index (None when not one node's), name, detail (a dict of its
+        "key=value;..." pairs), start_ns, end_ns, bytes, flops, cycles.
+        Raises DDKError(RESOURCE_EXHAUSTED) if the runtime dropped some."""
+        ev = POINTER(_MethodBackendEvent)()
+        dropped = c_uint32(0)
+        n = self._lib.ddk_method_backend_events(self._handle(), ctypes.byref(ev),
+                                                ctypes.byref(dropped))
+        if dropped.value:
+            raise _fail("RESOURCE_EXHAUSTED",
+                        f"{dropped.value} backend events were dropped (capacity {n})")
+        out = []
+        for i in range(n):
+            e = ev[i]
+            detail = {}
+            for item in e.detail.decode("utf-8", "replace").split(";"):
+                if "=" in item:
+                    k, v = item.split("=", 1)
+                    detail[k.strip()] = v.strip()
+            out.append({
+                "delegate": int(e.delegate),
+                "backend": (e.backend or b"").decode(),
+                "kind": _PROFILE_KINDS[e.kind] if e.kind < len(_PROFILE_KINDS) else str(e.kind),
+                "node_index": None if e.node_index == 0xFFFFFFFF else int(e.node_index),
+                "name": e.name.decode("utf-8", "replace"),
+                "detail": detail,
+                "start_ns": int(e.start_ns),
+                "end_ns": int(e.end_ns),
+                "bytes": int(e.bytes),
+                "flops": int(e.flops),
+                "cycles": int(e.cycles),
+            })
+        return out
+
+    @property
+    def num_fallbacks(self) -> int:
+        """Delegates whose init failed and that run on the portable kernels
+        (method option delegate_fallback=True)."""
+        return int(self._lib.ddk_method_num_fallbacks(self._handle()))
+
+    def delegate_fell_back(self, index: int) -> bool:
+        """True when delegate `index` runs on the portable kernels."""
+        return bool(self._lib.ddk_method_delegate_fell_back(self._handle(), index))
 
     def __call__(self, *inputs: Any) -> list[np.ndarray]:
         """set_inputs + execute + outputs."""

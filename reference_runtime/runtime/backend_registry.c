@@ -27,11 +27,6 @@ static uint64_t sink_now(void* self) {
   return ddk_rt_now_ns();
 }
 
-static void sink_drop(void* self, const ddk_profile_event* event) {
-  (void)self;
-  (void)event;
-}
-
 ddk_status ddk_runtime_create(const ddk_allocator* allocator,
                               ddk_runtime** out_runtime, char* err,
                               size_t err_cap) {
@@ -54,7 +49,7 @@ ddk_status ddk_runtime_create(const ddk_allocator* allocator,
   rt->services.logger.log = stderr_log;
   rt->services.profiler.self = NULL;
   rt->services.profiler.enabled = false;
-  rt->services.profiler.emit = sink_drop;
+  rt->services.profiler.emit = ddk_rt_profile_emit;
   rt->services.profiler.now_ns = sink_now;
   *out_runtime = rt;
   return DDK_OK;

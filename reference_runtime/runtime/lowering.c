@@ -14,7 +14,9 @@
  * permute or dequantize, say), is placed with its first consumer
  * when that consumer's group is of the same backend, so a backend sees
  * a weight transform in the partition that uses the weight; otherwise it
- * forms a group of its own. Groups are then
+ * forms a group of its own. A backend with partition_grouped (ABI 1.1)
+ * also labels its claims: nodes with different labels never share a
+ * group. Groups are then
  * ordered topologically, each backend group is preprocessed into a blob,
  * and the result is serialised and re-loaded, so the verifier checks it.
  */
@@ -29,9 +31,11 @@ typedef struct lower_state {
   uint32_t num_units;
   ddk_instruction* units;   /* the input plan */
   int32_t* claim;           /* per node: backend slot claiming it, or -1 */
+  uint32_t* label;          /* per node: the backend's group label (0) */
   uint32_t* producer_unit;  /* per value: unit producing it, or NO_VALUE */
   uint32_t* unit_group;     /* per unit: its group */
   int32_t* group_backend;   /* per group: backend index, -1 = not new */
+  uint32_t* group_label;    /* per group: the label its nodes carry */
   uint32_t num_groups;
   uint32_t words;           /* 64-bit words per ancestor bitset */
   uint64_t* anc;            /* num_units bitsets of `words` words */
@@ -112,6 +116,7 @@ static void resolve_deferred(void* vctx, uint32_t value) {
   if (c->mode == 0 && b != c->backend) {
     uint32_t G = s->num_groups++;
     s->group_backend[G] = b;
+    s->group_label[G] = s->label[s->units[pu].index];
     assign_deferred(s, pu, G);
   } else if (c->mode == 1) {
     assign_deferred(s, pu, c->group);
@@ -243,6 +248,7 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
   ddk_node_view* views = NULL;
   uint32_t* view_nodes = NULL;
   bool* claimed = NULL;
+  uint32_t* labels = NULL;
   uint32_t* order = NULL;
   uint32_t* scratch = NULL;
   ddk_program_delegate* dels = NULL;
@@ -259,6 +265,9 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
   s.producer_unit = ddk_rt_alloc(a, sizeof(uint32_t) * (V + 1));
   s.unit_group = ddk_rt_alloc(a, sizeof(uint32_t) * (U + 1));
   s.group_backend = ddk_rt_alloc(a, sizeof(int32_t) * (U + 1));
+  s.group_label = ddk_rt_alloc(a, sizeof(uint32_t) * (U + 1));
+  s.label = ddk_rt_alloc(a, sizeof(uint32_t) * (N + 1));
+  labels = ddk_rt_alloc(a, sizeof(uint32_t) * (N + 1));
   s.anc = ddk_rt_alloc(a, sizeof(uint64_t) * s.words * (U + 1));
   views = ddk_rt_alloc(a, sizeof(ddk_node_view) * (N + 1));
   view_nodes = ddk_rt_alloc(a, sizeof(uint32_t) * (N + 1));
@@ -266,13 +275,13 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
   order = ddk_rt_alloc(a, sizeof(uint32_t) * (U + 1));
   scratch = ddk_rt_alloc(a, sizeof(uint32_t) * (U + V + 1));
   if (!s.units || !s.claim || !s.producer_unit || !s.unit_group ||
-      !s.group_backend || !s.anc || !views || !view_nodes || !claimed ||
+      !s.group_backend || !s.group_label || !s.label || !labels || !s.anc || !views || !view_nodes || !claimed ||
       !order || !scratch) {
     st = ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY, "lower: out of memory");
     goto cleanup;
   }
   memcpy(s.units, p->instructions, sizeof(ddk_instruction) * U);
-  for (uint32_t n = 0; n < N; ++n) s.claim[n] = -1;
+  for (uint32_t n = 0; n < N; ++n) s.claim[n] = -1, s.label[n] = 0;
   for (uint32_t v = 0; v < V; ++v) s.producer_unit[v] = DDK_NO_VALUE;
   for (uint32_t u = 0; u < U; ++u) {
     ddk_instruction in = s.units[u];
@@ -307,6 +316,7 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
       views[nv] = p->nodes[n];
       view_nodes[nv] = n;
       claimed[nv] = false;
+      labels[nv] = 0;
       nv++;
     }
     if (nv == 0) break;
@@ -322,8 +332,11 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
     g.num_outputs = p->num_outputs;
     g.outputs = p->outputs;
     char berr[512] = "";
-    st = vt->partition(vt, &g, options, &rt->services, claimed, berr,
-                       sizeof berr);
+    st = vt->partition_grouped != NULL
+             ? vt->partition_grouped(vt, &g, options, &rt->services, claimed,
+                                     labels, berr, sizeof berr)
+             : vt->partition(vt, &g, options, &rt->services, claimed, berr,
+                             sizeof berr);
     if (st != DDK_OK) {
       st = ddk_rt_fail(err, err_cap, DDK_BACKEND_FAILURE,
                        "lower: backend '%s' failed to partition: %s (%s)",
@@ -332,7 +345,10 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
       goto cleanup;
     }
     for (uint32_t i = 0; i < nv; ++i)
-      if (claimed[i]) s.claim[view_nodes[i]] = (int32_t)b;
+      if (claimed[i]) {
+        s.claim[view_nodes[i]] = (int32_t)b;
+        s.label[view_nodes[i]] = labels[i];
+      }
   }
 
   /* 2. refuse nodes that nothing can run */
@@ -368,16 +384,19 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
       continue;
     }
     uint32_t G = DDK_NO_VALUE;
+    const uint32_t label = b >= 0 ? s.label[s.units[u].index] : 0;
     if (b >= 0) {
       for (uint32_t i = 0; i < pc.count && G == DDK_NO_VALUE; ++i)
-        if (s.group_backend[pc.preds[i]] == b && can_join(&s, pc.preds[i], &pc))
+        if (s.group_backend[pc.preds[i]] == b && s.group_label[pc.preds[i]] == label &&
+            can_join(&s, pc.preds[i], &pc))
           G = pc.preds[i];
       for (uint32_t g = s.num_groups; g-- > 0 && G == DDK_NO_VALUE;)
-        if (s.group_backend[g] == b && can_join(&s, g, &pc)) G = g;
+        if (s.group_backend[g] == b && s.group_label[g] == label && can_join(&s, g, &pc)) G = g;
     }
     if (G == DDK_NO_VALUE) {
       G = s.num_groups++;
       s.group_backend[G] = b;
+      s.group_label[G] = label;
     }
     s.unit_group[u] = G;
     dc.group = G;
@@ -389,6 +408,7 @@ ddk_status ddk_runtime_lower(ddk_runtime* rt, const ddk_program* p,
     if (s.unit_group[u] == GROUP_DEFERRED) {
       uint32_t G = s.num_groups++;
       s.group_backend[G] = s.claim[s.units[u].index];
+      s.group_label[G] = s.label[s.units[u].index];
       assign_deferred(&s, u, G);
     }
 
@@ -556,6 +576,9 @@ cleanup:
   ddk_rt_free(a, view_nodes, sizeof(uint32_t) * (N + 1));
   ddk_rt_free(a, views, sizeof(ddk_node_view) * (N + 1));
   ddk_rt_free(a, s.anc, sizeof(uint64_t) * s.words * (U + 1));
+  ddk_rt_free(a, labels, sizeof(uint32_t) * (N + 1));
+  ddk_rt_free(a, s.label, sizeof(uint32_t) * (N + 1));
+  ddk_rt_free(a, s.group_label, sizeof(uint32_t) * (U + 1));
   ddk_rt_free(a, s.group_backend, sizeof(int32_t) * (U + 1));
   ddk_rt_free(a, s.unit_group, sizeof(uint32_t) * (U + 1));
   ddk_rt_free(a, s.producer_unit, sizeof(uint32_t) * (V + 1));

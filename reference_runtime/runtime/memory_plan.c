@@ -42,8 +42,8 @@ static size_t value_bytes(const ddk_value_desc* d) {
   return rounded == 0 ? DDK_PLAN_ALIGNMENT : rounded;
 }
 
-ddk_status ddk_memory_plan(const ddk_program* p, size_t guard, const ddk_allocator* alloc,
-                           size_t* offsets, size_t* sizes,
+ddk_status ddk_memory_plan(const ddk_program* p, const bool* expand, size_t guard,
+                           const ddk_allocator* alloc, size_t* offsets, size_t* sizes,
                            size_t* out_arena_size, size_t* out_unplanned,
                            char* err, size_t err_cap) {
   uint32_t V = p->num_values;
@@ -68,6 +68,9 @@ ddk_status ddk_memory_plan(const ddk_program* p, size_t guard, const ddk_allocat
         touch(r, used, d->inputs[k], s);
       for (uint32_t k = 0; k < d->num_outputs; ++k)
         touch(r, used, d->outputs[k], s);
+      if (expand != NULL && expand[in.index]) /* its nodes run one by one */
+        for (uint32_t k = 0; k < d->num_nodes; ++k)
+          touch_node(&p->nodes[d->nodes[k]], r, used, s);
     }
   }
   for (uint32_t i = 0; i < p->num_inputs; ++i) {

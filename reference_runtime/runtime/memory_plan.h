@@ -19,8 +19,11 @@
  * All arrays have program->num_values entries and are the caller's.
  * `guard` (a multiple of DDK_PLAN_ALIGNMENT, usually 0) reserves that many
  * extra bytes before and after every value, for overrun checks.
+ * `expand` (NULL, or one flag per delegate) marks delegates whose nodes
+ * run on portable kernels instead: their nodes' values get storage too,
+ * live for the delegate's whole step.
  */
-ddk_status ddk_memory_plan(const ddk_program* program, size_t guard,
+ddk_status ddk_memory_plan(const ddk_program* program, const bool* expand, size_t guard,
                            const ddk_allocator* allocator, size_t* out_offsets,
                            size_t* out_sizes, size_t* out_arena_size,
                            size_t* out_unplanned_size, char* err,

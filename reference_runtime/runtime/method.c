@@ -12,10 +12,14 @@
 
 typedef struct method_delegate {
   const ddk_backend* vt;
-  ddk_delegate_handle* handle;
+  ddk_delegate_handle* handle; /* NULL when the delegate fell back */
+  bool fell_back;              /* init failed: its nodes run portable */
   const ddk_tensor** inputs;
   ddk_tensor** outputs;
 } method_delegate;
+
+/* Capacity of a profiling method's buffer of backend events. */
+#define BACKEND_EVENT_CAPACITY 8192u
 
 struct ddk_method {
   ddk_runtime* rt;
@@ -41,7 +45,44 @@ struct ddk_method {
   uint8_t* input_set;  /* per program input: set since create */
   ddk_method_event* events;
   uint32_t num_events;
+  ddk_kernel_fn* node_kernels; /* per node: kernels of fallen-back delegates */
+  bool* expand;                /* per delegate: fell back (memory plan view) */
+  uint32_t num_fallbacks;
+  bool outputs_valid;          /* the last execute succeeded */
+  ddk_method_backend_event* bevents; /* backend events (profiling only) */
+  uint32_t num_bevents, bevents_dropped, current_delegate;
 };
+
+/* The method whose delegate is executing on this thread: where the
+ * runtime's profiler sink files a backend's events. */
+static _Thread_local ddk_method* tls_profiling_method;
+
+void ddk_rt_profile_emit(void* self, const ddk_profile_event* e) {
+  (void)self;
+  ddk_method* m = tls_profiling_method;
+  if (m == NULL || m->bevents == NULL || e == NULL) return;
+  if (m->num_bevents == BACKEND_EVENT_CAPACITY) {
+    m->bevents_dropped++;
+    return;
+  }
+  ddk_method_backend_event* o = &m->bevents[m->num_bevents++];
+  memset(o, 0, sizeof *o);
+  o->delegate = m->current_delegate;
+  o->backend = m->p->delegates[m->current_delegate].backend_id;
+  /* read only what the backend's struct holds (ABI 1.0 events are shorter) */
+  if (DDK_STRUCT_HAS_FIELD(&e->header, ddk_profile_event, cycles)) {
+    o->kind = e->kind;
+    o->node_index = e->node_index;
+    o->start_ns = e->start_ns;
+    o->end_ns = e->end_ns;
+    o->bytes = e->bytes;
+    o->flops = e->flops;
+    o->cycles = e->cycles;
+    snprintf(o->name, sizeof o->name, "%s", e->name ? e->name : "");
+  }
+  if (DDK_STRUCT_HAS_FIELD(&e->header, ddk_profile_event, detail) && e->detail != NULL)
+    snprintf(o->detail, sizeof o->detail, "%s", e->detail);
+}
 
 static void set_strides(ddk_tensor* t) {
   /* strides from dim_order: the last dim in dim_order is innermost */
@@ -59,6 +100,9 @@ static void method_free(ddk_method* m) {
   if (m->delegates != NULL)
     for (uint32_t i = p->num_delegates; i-- > 0;)
       if (m->delegates[i].handle != NULL) m->delegates[i].vt->destroy(m->delegates[i].handle);
+  ddk_rt_free(a, m->bevents, sizeof(ddk_method_backend_event) * BACKEND_EVENT_CAPACITY);
+  ddk_rt_free(a, m->expand, sizeof(bool) * (p->num_delegates + 1));
+  ddk_rt_free(a, m->node_kernels, sizeof(ddk_kernel_fn) * (p->num_nodes + 1));
   ddk_rt_free(a, m->in_hashes, sizeof(uint64_t) * (m->max_in + 1u));
   ddk_rt_free(a, m->input_set, p->num_inputs + 1u);
   ddk_rt_free(a, m->events, sizeof(ddk_method_event) * (p->num_instructions + 1));
@@ -266,18 +310,78 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p, const ddk_op
   m->events = ddk_rt_alloc(a, sizeof(ddk_method_event) * (p->num_instructions + 1));
   m->input_set = ddk_rt_alloc(a, p->num_inputs + 1u);
   m->in_hashes = ddk_rt_alloc(a, sizeof(uint64_t) * (m->max_in + 1u));
+  m->node_kernels = ddk_rt_alloc(a, sizeof(ddk_kernel_fn) * (p->num_nodes + 1));
+  m->expand = ddk_rt_alloc(a, sizeof(bool) * (p->num_delegates + 1));
+  if (m->profile && p->num_delegates > 0)
+    m->bevents = ddk_rt_alloc(a, sizeof(ddk_method_backend_event) * BACKEND_EVENT_CAPACITY);
   for (uint32_t i = 0; i < p->num_delegates; ++i)
     m->num_ptrs += p->delegates[i].num_inputs + p->delegates[i].num_outputs;
   m->in_ptrs = ddk_rt_alloc(a, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
   m->out_ptrs = ddk_rt_alloc(a, sizeof(ddk_tensor*) * (m->num_ptrs + 1));
   if (!m->values || !m->offsets || !m->sizes || !m->delegates || !m->kernels || !m->events ||
-      !m->input_set || !m->in_hashes || !m->in_ptrs || !m->out_ptrs) {
+      !m->input_set || !m->in_hashes || !m->in_ptrs || !m->out_ptrs || !m->node_kernels ||
+      !m->expand || (m->profile && p->num_delegates > 0 && !m->bevents)) {
     st = ddk_rt_fail(err, err_cap, DDK_OUT_OF_MEMORY, "method: out of memory");
     goto fail;
   }
 
+  /* delegates: init first, so that a fallen-back delegate's nodes get
+   * planned memory and kernels below */
+  {
+    const bool allow_fallback = ddk_options_get_bool(options, "delegate_fallback", false);
+    size_t used = 0;
+    for (uint32_t i = 0; i < p->num_delegates; ++i) {
+      const ddk_program_delegate* d = &p->delegates[i];
+      method_delegate* md = &m->delegates[i];
+      md->vt = ddk_rt_backend_vtable(rt, d->backend_id);
+      md->inputs = &m->in_ptrs[used];
+      md->outputs = &m->out_ptrs[used];
+      used += d->num_inputs + d->num_outputs;
+      for (uint32_t k = 0; k < d->num_inputs; ++k) md->inputs[k] = &m->values[d->inputs[k]];
+      for (uint32_t k = 0; k < d->num_outputs; ++k) md->outputs[k] = &m->values[d->outputs[k]];
+      char berr[512] = "";
+      st = md->vt->init(md->vt, d->blob, (size_t)d->blob_size, d->compat, options, &rt->services,
+                        &md->handle, berr, sizeof berr);
+      if (st == DDK_OK && md->handle == NULL) {
+        st = DDK_BACKEND_FAILURE;
+        snprintf(berr, sizeof berr, "init returned OK but no handle");
+      }
+      if (st == DDK_OK) {
+        if (m->profile && md->vt->set_profiling != NULL) md->vt->set_profiling(md->handle, true);
+        continue;
+      }
+      md->handle = NULL;
+      const char* why = berr[0] ? berr : "no message";
+      const char* first_op = d->num_nodes ? p->nodes[d->nodes[0]].op_name : "-";
+      uint32_t first = d->num_nodes ? d->nodes[0] : 0;
+      const char* no_kernel = NULL;
+      for (uint32_t k = 0; k < d->num_nodes && no_kernel == NULL; ++k)
+        if (ddk_kernel_lookup(p->nodes[d->nodes[k]].op_id) == NULL)
+          no_kernel = p->nodes[d->nodes[k]].op_name;
+      if (!allow_fallback || no_kernel != NULL) {
+        st = ddk_rt_fail(err, err_cap, st,
+                         "delegate %u (backend '%s', %u node(s) from node %u %s): init failed: "
+                         "%s (%s)%s%s%s",
+                         i, d->backend_id, d->num_nodes, first, first_op, why,
+                         ddk_status_name(st),
+                         no_kernel ? "; cannot fall back: " : "; the method option "
+                         "delegate_fallback=true runs these nodes on the portable kernels instead",
+                         no_kernel ? no_kernel : "", no_kernel ? " has no portable kernel" : "");
+        goto fail;
+      }
+      ddk_rt_log(rt, DDK_LOG_WARNING,
+                 "delegate %u (backend '%s', %u node(s) from node %u %s): init failed: %s (%s); "
+                 "falling back to the portable kernels for these nodes (delegate_fallback)",
+                 i, d->backend_id, d->num_nodes, first, first_op, why, ddk_status_name(st));
+      md->fell_back = true;
+      m->expand[i] = true;
+      m->num_fallbacks++;
+      st = DDK_OK;
+    }
+  }
+
   /* memory */
-  st = ddk_memory_plan(p, m->guard, a, m->offsets, m->sizes, &m->arena_size, &m->unplanned_size,
+  st = ddk_memory_plan(p, m->expand, m->guard, a, m->offsets, m->sizes, &m->arena_size, &m->unplanned_size,
                        err, err_cap);
   if (st != DDK_OK) goto fail;
   m->arena = ddk_rt_alloc(a, m->arena_size);
@@ -321,41 +425,19 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p, const ddk_op
     st = infer_and_check(m, in.index, err, err_cap);
     if (st != DDK_OK) goto fail;
   }
-
-  /* delegates */
-  {
-    size_t used = 0;
-    for (uint32_t i = 0; i < p->num_delegates; ++i) {
-      const ddk_program_delegate* d = &p->delegates[i];
-      method_delegate* md = &m->delegates[i];
-      md->vt = ddk_rt_backend_vtable(rt, d->backend_id);
-      md->inputs = &m->in_ptrs[used];
-      md->outputs = &m->out_ptrs[used];
-      used += d->num_inputs + d->num_outputs;
-      for (uint32_t k = 0; k < d->num_inputs; ++k) md->inputs[k] = &m->values[d->inputs[k]];
-      for (uint32_t k = 0; k < d->num_outputs; ++k) md->outputs[k] = &m->values[d->outputs[k]];
-      char berr[512] = "";
-      st = md->vt->init(md->vt, d->blob, (size_t)d->blob_size, d->compat, options, &rt->services,
-                        &md->handle, berr, sizeof berr);
-      if (st != DDK_OK) {
-        md->handle = NULL;
-        st = ddk_rt_fail(err, err_cap, st,
-                         "delegate %u (backend '%s', %u node(s) from node %u "
-                         "%s): init failed: %s (%s)",
-                         i, d->backend_id, d->num_nodes, d->num_nodes ? d->nodes[0] : 0,
-                         d->num_nodes ? p->nodes[d->nodes[0]].op_name : "-",
-                         berr[0] ? berr : "no message", ddk_status_name(st));
-        goto fail;
-      }
-      if (md->handle == NULL) {
-        st = ddk_rt_fail(err, err_cap, DDK_BACKEND_FAILURE,
-                         "delegate %u (backend '%s'): init returned OK but "
-                         "no handle",
-                         i, d->backend_id);
-        goto fail;
-      }
+  for (uint32_t i = 0; i < p->num_delegates; ++i) { /* fallen-back nodes */
+    if (!m->expand[i]) continue;
+    const ddk_program_delegate* d = &p->delegates[i];
+    for (uint32_t k = 0; k < d->num_nodes; ++k) {
+      uint32_t n = d->nodes[k];
+      m->node_kernels[n] = ddk_kernel_lookup(p->nodes[n].op_id);
+      const ddk_op_info* op = ddk_op_get(p->nodes[n].op_id);
+      if (op != NULL && (op->flags & DDK_OP_FLAG_DATA_DEPENDENT)) m->dynamic = true;
+      st = infer_and_check(m, n, err, err_cap);
+      if (st != DDK_OK) goto fail;
     }
   }
+
   *out = m;
   return DDK_OK;
 
@@ -423,8 +505,39 @@ ddk_status ddk_method_set_input(ddk_method* m, uint32_t index, ddk_dtype dtype, 
   return DDK_OK;
 }
 
+/* Runs the nodes of fallen-back delegate `di` on their portable kernels. */
+static ddk_status run_fallback(ddk_method* m, ddk_kernel_ctx* ctx, uint32_t di, char* err,
+                               size_t err_cap) {
+  const ddk_program* p = m->p;
+  const ddk_program_delegate* d = &p->delegates[di];
+  for (uint32_t k = 0; k < d->num_nodes; ++k) {
+    const ddk_node_view* n = &p->nodes[d->nodes[k]];
+    ddk_status st = DDK_OK;
+    if (m->dynamic) st = infer_and_check(m, d->nodes[k], err, err_cap);
+    if (st == DDK_OK) st = m->node_kernels[d->nodes[k]](ctx, n);
+    if (st != DDK_OK) {
+      char kmsg[512];
+      snprintf(kmsg, sizeof kmsg, "%s", err && err_cap ? err : "");
+      return ddk_rt_fail(err, err_cap, st, "node %u ('%s', fallback of delegate %u '%s'): %s",
+                         d->nodes[k], n->debug_name, di, d->backend_id, kmsg);
+    }
+  }
+  return DDK_OK;
+}
+
+static ddk_status method_run(ddk_method* m, char* err, size_t err_cap);
+
 ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
   if (m == NULL) return ddk_rt_fail(err, err_cap, DDK_INVALID_ARGUMENT, "method is NULL");
+  m->outputs_valid = false;
+  m->num_bevents = 0;
+  m->bevents_dropped = 0;
+  ddk_status st = method_run(m, err, err_cap);
+  m->outputs_valid = st == DDK_OK;
+  return st;
+}
+
+static ddk_status method_run(ddk_method* m, char* err, size_t err_cap) {
   const ddk_program* p = m->p;
   ddk_kernel_ctx ctx = {m->values, err, err_cap, &m->rng};
   m->num_events = 0;
@@ -472,8 +585,19 @@ ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
         }
       char berr[512] = "";
       if (m->guard || m->check_inputs) checks_before(m, in);
-      st = md->vt->execute(md->handle, md->inputs, d->num_inputs, md->outputs, d->num_outputs, berr,
-                           sizeof berr);
+      if (md->fell_back) {
+        st = run_fallback(m, &ctx, in.index, err, err_cap);
+        if (st != DDK_OK) return st;
+      } else {
+        ddk_method* outer = tls_profiling_method;
+        if (m->bevents != NULL) {
+          tls_profiling_method = m;
+          m->current_delegate = in.index;
+        }
+        st = md->vt->execute(md->handle, md->inputs, d->num_inputs, md->outputs, d->num_outputs,
+                             berr, sizeof berr);
+        tls_profiling_method = outer;
+      }
       if (st != DDK_OK)
         return ddk_rt_fail(err, err_cap, st, "delegate %u (backend '%s'): execute failed: %s (%s)",
                            in.index, d->backend_id, berr[0] ? berr : "no message",
@@ -495,8 +619,8 @@ ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
       } else {
         const ddk_program_delegate* d = &p->delegates[in.index];
         e->node_index = d->num_nodes ? d->nodes[0] : DDK_NO_VALUE;
-        e->backend = d->backend_id;
-        e->name = "delegate";
+        e->backend = m->delegates[in.index].fell_back ? "portable" : d->backend_id;
+        e->name = m->delegates[in.index].fell_back ? "delegate fallback" : "delegate";
       }
       e->start_ns = t0;
       e->end_ns = ddk_rt_now_ns();
@@ -506,7 +630,7 @@ ddk_status ddk_method_execute(ddk_method* m, char* err, size_t err_cap) {
 }
 
 const ddk_tensor* ddk_method_output(const ddk_method* m, uint32_t index) {
-  if (m == NULL || index >= m->p->num_outputs) return NULL;
+  if (m == NULL || index >= m->p->num_outputs || !m->outputs_valid) return NULL;
   return &m->values[m->p->outputs[index]];
 }
 
@@ -522,4 +646,19 @@ uint32_t ddk_method_events(const ddk_method* m, const ddk_method_event** out_eve
   if (m == NULL) return 0;
   if (out_events) *out_events = m->events;
   return m->num_events;
+}
+
+uint32_t ddk_method_backend_events(const ddk_method* m, const ddk_method_backend_event** out_events,
+                                   uint32_t* out_dropped) {
+  if (out_dropped) *out_dropped = m ? m->bevents_dropped : 0;
+  if (out_events) *out_events = m ? m->bevents : NULL;
+  return m ? m->num_bevents : 0;
+}
+
+uint32_t ddk_method_num_fallbacks(const ddk_method* m) {
+  return m ? m->num_fallbacks : 0;
+}
+
+bool ddk_method_delegate_fell_back(const ddk_method* m, uint32_t delegate) {
+  return m != NULL && delegate < m->p->num_delegates && m->delegates[delegate].fell_back;
 }

@@ -54,4 +54,8 @@ const ddk_backend* ddk_rt_backend_vtable(const ddk_runtime* rt,
 /** Monotonic clock in nanoseconds. */
 uint64_t ddk_rt_now_ns(void);
 
+/* The profiler sink's emit: files a backend's event with the method whose
+ * delegate is executing on this thread (method.c). */
+void ddk_rt_profile_emit(void* self, const ddk_profile_event* event);
+
 #endif /* DDK_RUNTIME_INTERNAL_H_ */

@@ -439,6 +439,180 @@ static void test_set_input_errors(void) {
   ddk_runtime_destroy(rt);
 }
 
+/* ---- partition labels (ABI 1.1 partition_grouped) ----------------------- */
+
+/* A lowering-only backend: claims every node but hardtanh and labels node
+ * i with labels[i] (partition_grouped), or claims without labels. */
+static const uint32_t k_labels[] = {1, 2, 0, 3, 3};
+
+static ddk_status lab_claim(const ddk_graph_view* g, bool* claimed, uint32_t* group) {
+  for (uint32_t i = 0; i < g->num_nodes; ++i) {
+    claimed[i] = g->nodes[i].op_id != DDK_OP_ATEN_HARDTANH;
+    if (group != NULL) group[i] = k_labels[g->nodes[i].node_index % 5];
+  }
+  return DDK_OK;
+}
+static ddk_status lab_partition(const ddk_backend* self, const ddk_graph_view* g,
+                                const ddk_options* o, const ddk_services* s, bool* claimed,
+                                char* err, size_t cap) {
+  (void)self, (void)o, (void)s, (void)err, (void)cap;
+  return lab_claim(g, claimed, NULL);
+}
+static ddk_status lab_partition_grouped(const ddk_backend* self, const ddk_graph_view* g,
+                                        const ddk_options* o, const ddk_services* s,
+                                        bool* claimed, uint32_t* group, char* err, size_t cap) {
+  (void)self, (void)o, (void)s, (void)err, (void)cap;
+  return lab_claim(g, claimed, group);
+}
+static ddk_status lab_preprocess(const ddk_backend* self, const ddk_graph_view* g,
+                                 const ddk_options* o, const ddk_services* s, ddk_blob* b,
+                                 char* err, size_t cap) {
+  (void)self, (void)g, (void)o, (void)err, (void)cap;
+  b->data = s->allocator.alloc(s->allocator.self, 1, 64);
+  if (b->data == NULL) return DDK_OUT_OF_MEMORY;
+  b->size = 1;
+  ((uint8_t*)b->data)[0] = 0;
+  snprintf(b->compat, sizeof b->compat, "labeller");
+  return DDK_OK;
+}
+static ddk_status lab_init(const ddk_backend* self, const void* blob, size_t n, const char* compat,
+                           const ddk_options* o, const ddk_services* s, ddk_delegate_handle** h,
+                           char* err, size_t cap) {
+  (void)self, (void)blob, (void)n, (void)compat, (void)o, (void)s, (void)h;
+  snprintf(err, cap, "the labeller only lowers");
+  return DDK_NOT_IMPLEMENTED;
+}
+static ddk_status lab_execute(ddk_delegate_handle* h, const ddk_tensor* const* in, uint32_t nin,
+                              ddk_tensor* const* out, uint32_t nout, char* err, size_t cap) {
+  (void)h, (void)in, (void)nin, (void)out, (void)nout, (void)err, (void)cap;
+  return DDK_NOT_IMPLEMENTED;
+}
+static void lab_destroy(ddk_delegate_handle* h) { (void)h; }
+
+/* Labels keep nodes apart that grouping would otherwise merge; without
+ * partition_grouped the same claims merge as before. */
+static void test_partition_labels(void) {
+  for (int grouped = 0; grouped < 2; ++grouped) {
+    counting c = {0};
+    ddk_allocator a = {&c, c_alloc, c_free};
+    char err[1024] = "";
+    ddk_runtime* rt = NULL;
+    CHECK(ddk_runtime_create(&a, &rt, err, sizeof err) == DDK_OK, "create");
+    ddk_backend vt = {.header = DDK_STRUCT_HEADER_INIT(ddk_backend),
+                      .name = "labeller",
+                      .version = "1",
+                      .partition = lab_partition,
+                      .preprocess = lab_preprocess,
+                      .init = lab_init,
+                      .execute = lab_execute,
+                      .destroy = lab_destroy,
+                      .partition_grouped = grouped ? lab_partition_grouped : NULL};
+    CHECK(ddk_runtime_register_backend(rt, &vt, err, sizeof err) == DDK_OK, "register: %s", err);
+    ddk_program* p = chain_program(&a);
+    const char* names[] = {"labeller"};
+    ddk_program* low = NULL;
+    ddk_status st = ddk_runtime_lower(rt, p, names, 1, NULL, &low, err, sizeof err);
+    CHECK(st == DDK_OK, "lower: %s", err);
+    if (low != NULL) {
+      /* add(1) mul(2) | hardtanh | sigmoid(3) sub(3) */
+      uint32_t want = grouped ? 3u : 2u;
+      CHECK(low->num_delegates == want, "grouped=%d: %u delegates, want %u", grouped,
+            low->num_delegates, want);
+      if (grouped && low->num_delegates == 3)
+        CHECK(low->delegates[0].num_nodes == 1 && low->delegates[1].num_nodes == 1 &&
+                  low->delegates[2].num_nodes == 2,
+              "labels 1 | 2 | 3,3");
+      /* a failing init is reported with the way out */
+      ddk_method* m = NULL;
+      st = ddk_method_create(rt, low, NULL, &m, err, sizeof err);
+      CHECK(st == DDK_NOT_IMPLEMENTED && strstr(err, "delegate_fallback") && m == NULL,
+            "init failure names the fallback option: %s", err);
+      ddk_program_destroy(low);
+    }
+    ddk_program_destroy(p);
+    ddk_runtime_destroy(rt);
+    CHECK(c.live_blocks == 0, "labels: %ld blocks leaked", c.live_blocks);
+  }
+}
+
+/* ---- fallback, withdrawn outputs ---------------------------------------- */
+
+static void capture_log(void* self, int32_t level, const char* source, const char* message) {
+  (void)source;
+  if (level == DDK_LOG_WARNING) snprintf((char*)self, 512, "%s", message);
+}
+
+/* delegate_fallback: the template failing at init runs portable, with a
+ * warning, and computes what the portable program computes; a failed
+ * execute withdraws the outputs. */
+static void test_fallback_and_failed_execute(void) {
+  counting c = {0};
+  ddk_allocator a = {&c, c_alloc, c_free};
+  char err[1024] = "", warning[512] = "";
+  ddk_runtime* rt = NULL;
+  CHECK(ddk_runtime_create(&a, &rt, err, sizeof err) == DDK_OK, "create");
+  ddk_logger lg = {warning, capture_log};
+  ddk_runtime_set_logger(rt, &lg);
+  CHECK(ddk_runtime_add_backend(rt, DDK_TEMPLATE_PLUGIN_PATH, NULL, err, sizeof err) == DDK_OK,
+        "template: %s", err);
+  ddk_program* p = chain_program(&a);
+  float portable[32], fallback[32];
+  CHECK(run_chain(rt, p, portable, err, sizeof err) == DDK_OK, "portable: %s", err);
+  const char* names[] = {"template"};
+  ddk_program* low = NULL;
+  CHECK(ddk_runtime_lower(rt, p, names, 1, NULL, &low, err, sizeof err) == DDK_OK, "lower: %s",
+        err);
+  if (low != NULL) {
+    ddk_option opt[2] = {
+        {.key = "template.fail_at", .type = DDK_OPTION_STRING, .value.s = "init"},
+        {.key = "delegate_fallback", .type = DDK_OPTION_BOOL, .value.b = true}};
+    ddk_options opts = {DDK_STRUCT_HEADER_INIT(ddk_options), 2, opt};
+    ddk_method* m = NULL;
+    ddk_status st = ddk_method_create(rt, low, &opts, &m, err, sizeof err);
+    CHECK(st == DDK_OK && m != NULL, "fallback method: %s", err);
+    CHECK(strstr(warning, "init failed") && strstr(warning, "falling back"), "warning: '%s'",
+          warning);
+    if (m != NULL) {
+      CHECK(ddk_method_num_fallbacks(m) == low->num_delegates, "every delegate fell back: %u",
+            ddk_method_num_fallbacks(m));
+      CHECK(ddk_method_output(m, 0) == NULL, "no output before execute");
+      float x[32], y[32];
+      for (int i = 0; i < 32; ++i) {
+        x[i] = sinf((float)i);
+        y[i] = cosf((float)i * 0.7f);
+      }
+      int64_t sizes[2] = {4, 8};
+      ddk_method_set_input(m, 0, DDK_DTYPE_FLOAT32, 2, sizes, x, sizeof x, err, sizeof err);
+      ddk_method_set_input(m, 1, DDK_DTYPE_FLOAT32, 2, sizes, y, sizeof y, err, sizeof err);
+      CHECK(ddk_method_execute(m, err, sizeof err) == DDK_OK, "fallback execute: %s", err);
+      const ddk_tensor* o = ddk_method_output(m, 0);
+      CHECK(o != NULL, "output after execute");
+      if (o != NULL) {
+        memcpy(fallback, o->data, sizeof fallback);
+        CHECK(memcmp(fallback, portable, sizeof fallback) == 0, "fallback == portable, bitwise");
+      }
+      ddk_method_destroy(m);
+    }
+    /* a failing execute withdraws the outputs */
+    opt[0].value.s = "execute";
+    opts.count = 1;
+    CHECK(ddk_method_create(rt, low, &opts, &m, err, sizeof err) == DDK_OK, "method: %s", err);
+    if (m != NULL) {
+      float x[32] = {0};
+      int64_t sizes[2] = {4, 8};
+      ddk_method_set_input(m, 0, DDK_DTYPE_FLOAT32, 2, sizes, x, sizeof x, err, sizeof err);
+      ddk_method_set_input(m, 1, DDK_DTYPE_FLOAT32, 2, sizes, x, sizeof x, err, sizeof err);
+      CHECK(ddk_method_execute(m, err, sizeof err) == DDK_BACKEND_FAILURE, "execute fails");
+      CHECK(ddk_method_output(m, 0) == NULL, "no output after a failed execute");
+      ddk_method_destroy(m);
+    }
+    ddk_program_destroy(low);
+  }
+  ddk_program_destroy(p);
+  ddk_runtime_destroy(rt);
+  CHECK(c.live_blocks == 0, "fallback: %ld blocks leaked", c.live_blocks);
+}
+
 static void test_status_table(void) {
   CHECK(strcmp(ddk_status_name(DDK_INCOMPATIBLE_BLOB), "INCOMPATIBLE_BLOB") == 0, "name");
   CHECK(strcmp(ddk_status_string(DDK_OK), "ok") == 0, "ok string");
@@ -452,5 +626,7 @@ int main(void) {
   test_lifecycle_failures();
   test_out_of_memory();
   test_set_input_errors();
+  test_partition_labels();
+  test_fallback_and_failed_execute();
   return ddk_test_finish();
 }

@@ -45,7 +45,7 @@ extern "C" {
 /** ABI major version: a host refuses a plugin whose major differs. */
 #define DDK_ABI_VERSION_MAJOR 1u
 /** ABI minor version: grows when fields or optional slots are appended. */
-#define DDK_ABI_VERSION_MINOR 0u
+#define DDK_ABI_VERSION_MINOR 1u
 /** Packs a major/minor pair into the 32-bit form used on the wire. */
 #define DDK_ABI_MAKE_VERSION(major, minor) \
   ((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor)&0xFFFFu)))
@@ -486,6 +486,10 @@ typedef struct ddk_profile_event {
   uint64_t bytes; /**< bytes moved, 0 when unknown */
   uint64_t flops; /**< floating-point (or MAC*2) operations, 0 if unknown */
   uint64_t cycles; /**< device cycles when the device reports them, else 0 */
+  /** (ABI 1.1) Free-form "key=value;key=value" detail (tiling, utilisation,
+   * ...), borrowed for the call only; NULL for none. Check header.struct_size
+   * before reading it: a 1.0 backend's events end before this field. */
+  const char* detail;
 } ddk_profile_event;
 
 /**
@@ -642,6 +646,24 @@ struct ddk_backend {
    * sink's `enabled` flag gives the initial state).
    */
   ddk_status (*set_profiling)(ddk_delegate_handle* handle, bool enabled);
+
+  /**
+   * (optional; ABI 1.1) partition, plus which claimed nodes may share a
+   * partition. Fills out_claimed as partition does and, for each claimed
+   * node i, a label out_group[i] (graph->num_nodes entries, all 0 on
+   * entry): the host never puts nodes with different labels into one
+   * partition (it may still split one label's nodes to keep partitions
+   * acyclic). This is how a backend bounds its partitions (a compiler's
+   * command-stream limit, say) or keeps apart what it cannot fuse. A host
+   * that has this slot calls it instead of partition; a backend that fills
+   * it must still fill partition, for 1.0 hosts.
+   */
+  ddk_status (*partition_grouped)(const ddk_backend* self,
+                                  const ddk_graph_view* graph,
+                                  const ddk_options* options,
+                                  const ddk_services* services,
+                                  bool* out_claimed, uint32_t* out_group,
+                                  char* err, size_t err_cap);
 };
 
 /**

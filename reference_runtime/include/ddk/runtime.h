@@ -161,6 +161,13 @@ typedef struct ddk_method ddk_method;
  * their declared bytes as capacity). "check_inputs" (bool) hashes every
  * value an instruction reads before and after it: a change fails execute
  * with DDK_INPUT_MODIFIED.
+ * A delegate whose init fails fails the method (the message names the
+ * delegate, its backend and first node, and the backend's reason), unless
+ * "delegate_fallback" (bool, default false) is set: then a warning is
+ * logged and that delegate's nodes run on the portable kernels (each needs
+ * one; ddk_method_num_fallbacks counts such delegates). With "profile",
+ * backends with set_profiling are switched on and their events collected
+ * (ddk_method_backend_events).
  */
 ddk_status ddk_method_create(ddk_runtime* runtime, const ddk_program* program,
                              const ddk_options* options,
@@ -192,12 +199,17 @@ ddk_status ddk_method_set_input(ddk_method* method, uint32_t index,
                                 const int64_t* sizes, const void* data,
                                 size_t nbytes, char* err, size_t err_cap);
 
-/** Runs the plan. Allocates nothing. */
+/**
+ * Runs the plan. Allocates nothing. On failure the outputs are withdrawn
+ * (ddk_method_output answers NULL until an execute succeeds), so a
+ * partial result is never mistaken for one.
+ */
 ddk_status ddk_method_execute(ddk_method* method, char* err, size_t err_cap);
 
 /**
- * Output `index` after execute (borrowed; valid until the next execute or
- * destroy). Contiguous. NULL when out of range.
+ * Output `index` after a successful execute (borrowed; valid until the
+ * next execute or destroy). Contiguous. NULL when out of range, before the
+ * first execute, or after a failed one.
  */
 const ddk_tensor* ddk_method_output(const ddk_method* method, uint32_t index);
 
@@ -220,6 +232,31 @@ typedef struct ddk_method_event {
 /** Events recorded by the last execute (profiling on), borrowed. */
 uint32_t ddk_method_events(const ddk_method* method,
                            const ddk_method_event** out_events);
+
+/** One event a backend emitted through the profiler sink during execute. */
+typedef struct ddk_method_backend_event {
+  uint32_t delegate;   /**< index of the delegate that emitted it */
+  const char* backend; /**< its backend's name */
+  uint32_t kind;       /**< ddk_profile_kind */
+  uint32_t node_index; /**< program node, or DDK_NO_VALUE */
+  char name[64];       /**< the event's name (copied, truncated) */
+  char detail[192];    /**< its detail (ABI 1.1), "" when none */
+  uint64_t start_ns, end_ns, bytes, flops, cycles;
+} ddk_method_backend_event;
+
+/**
+ * Backend events of the last execute (method created with "profile";
+ * at most 8192, the rest counted in *out_dropped), borrowed.
+ */
+uint32_t ddk_method_backend_events(const ddk_method* method,
+                                   const ddk_method_backend_event** out_events,
+                                   uint32_t* out_dropped);
+
+/** Number of delegates running on portable kernels (delegate_fallback). */
+uint32_t ddk_method_num_fallbacks(const ddk_method* method);
+
+/** True when delegate `delegate` fell back to the portable kernels. */
+bool ddk_method_delegate_fell_back(const ddk_method* method, uint32_t delegate);
 
 #ifdef __cplusplus
 }
