@@ -15,6 +15,16 @@ portable kernels (ddk_conform --graphs).
     mlp, cnn, attention       the small models of python/ddk/models.py
     q_conv, q_linear, q_add   int8 q/dq patterns: dequantize -> conv / addmm /
                               add -> quantize, per-channel int8 weights
+    q_dwconv_relu6, q_gconv_relu
+                              depthwise (stride 2, hardtanh 0..6) and grouped
+                              (groups 2, stride 2, relu) convolutions
+    q_maxpool, q_avgpool, q_mean
+                              pooling between q/dq: max (shared q params),
+                              average (ceil mode, padding not counted, new q
+                              params), global mean
+    q_block                   a residual block: conv -> relu -> q -> dq ->
+                              conv -> q, + the skip -> relu -> q, with the
+                              intermediate tensors requantised
 
 Tags: "graph" (tier Graph) or "quant" (tier Quant-INT8), plus "model".
 Each case's files are built once per case-set version under the run's
@@ -126,6 +136,93 @@ def _qparams(t, qmin=-128, qmax=127):
     return scale, max(qmin, min(qmax, zp))
 
 
+def _qd_w(b, w, name):
+    """An int8 per-channel (axis 0, symmetric) weight constant and its
+    dequantize node."""
+    torch = _torch()
+    qd = torch.ops.quantized_decomposed
+    scale = (w.abs().flatten(1).amax(1) / 127.0).clamp(min=1e-6)
+    zp = torch.zeros(w.shape[0], dtype=torch.int64)
+    qw = qd.quantize_per_channel(w, scale, zp, 0, -127, 127, torch.int8)
+    return b.op("quantized_decomposed::dequantize_per_channel", b.const(qw, name + "_q"),
+                b.const(scale, name + "_scale"), b.const(zp, name + "_zp"), 0, -127, 127,
+                torch.int8, name="dq_" + name)
+
+
+def _q_requant(b, y, name, same_as=None):
+    """quantize_per_tensor of float value y (q params from its range, or
+    `same_as` = (scale, zp)), then its dequantize: (q value, dq value, qp)."""
+    torch = _torch()
+    sq, zq = same_as if same_as is not None else _qparams(y.tensor)
+    q = b.op("quantized_decomposed::quantize_per_tensor", y, sq, zq, -128, 127, torch.int8,
+             name="q_" + name)
+    dq = b.op("quantized_decomposed::dequantize_per_tensor", q, sq, zq, -128, 127, torch.int8,
+              name="dq_" + name)
+    return q, dq, (sq, zq)
+
+
+def _q_layers(kind: str):
+    """Quantized layer patterns beyond conv/linear/add (see the module
+    docstring): one int8 input, int8 output(s)."""
+    def build(seed: int):
+        torch = _torch()
+        import torch.ao.quantization.fx._decomposed  # noqa: F401
+        from ddk.models import GraphBuilder
+        qd = torch.ops.quantized_decomposed
+        g = torch.Generator().manual_seed(seed)
+        b = GraphBuilder()
+        i8 = torch.int8
+        shape = {"q_dwconv_relu6": (1, 8, 9, 9), "q_gconv_relu": (2, 6, 7, 7),
+                 "q_block": (1, 8, 6, 6)}.get(kind, (2, 5, 9, 11))
+        x = torch.randn(*shape, generator=g) * 2.0
+        sx, zx = _qparams(x)
+        qx = qd.quantize_per_tensor(x, sx, zx, -128, 127, i8)
+        vx = b.input(qx, "x_q")
+        fx = b.op("quantized_decomposed::dequantize_per_tensor", vx, sx, zx, -128, 127, i8,
+                  name="dq_x")
+        if kind == "q_dwconv_relu6":
+            w = torch.randn(8, 1, 3, 3, generator=g) * 0.5
+            bias = torch.randn(8, generator=g) * 0.1
+            y = b.op("aten::convolution", fx, _qd_w(b, w, "w"), b.const(bias, "bias"), [2, 2],
+                     [1, 1], [1, 1], False, [0, 0], 8, name="dwconv")
+            y = b.op("aten::hardtanh", y, 0.0, 6.0, name="relu6")
+        elif kind == "q_gconv_relu":
+            w = torch.randn(4, 3, 3, 3, generator=g) * 0.3
+            y = b.op("aten::convolution", fx, _qd_w(b, w, "w"), None, [2, 2], [0, 0], [1, 1],
+                     False, [0, 0], 2, name="gconv")
+            y = b.op("aten::relu", y, name="relu")
+        elif kind == "q_maxpool":
+            y, _ = b.op("aten::max_pool2d_with_indices", fx, [3, 3], [2, 2], [1, 1], [1, 1],
+                        False, name="maxpool")
+            q = b.op("quantized_decomposed::quantize_per_tensor", y, sx, zx, -128, 127, i8,
+                     name="q_out")
+            b.output(q)
+            return b.to_bytes(), [qx.numpy()]
+        elif kind == "q_avgpool":
+            y = b.op("aten::avg_pool2d", fx, [3, 3], [2, 2], [1, 1], True, False, None,
+                     name="avgpool")
+        elif kind == "q_mean":
+            y = b.op("aten::mean.dim", fx, [-1, -2], True, name="mean")
+        else:  # q_block
+            w1 = torch.randn(8, 8, 3, 3, generator=g) * 0.2
+            w2 = torch.randn(8, 8, 3, 3, generator=g) * 0.2
+            h = b.op("aten::convolution", fx, _qd_w(b, w1, "w1"), b.const(torch.randn(8, generator=g) * 0.1, "b1"),
+                     [1, 1], [1, 1], [1, 1], False, [0, 0], 1, name="conv1")
+            h = b.op("aten::relu", h, name="relu1")
+            _, h, _ = _q_requant(b, h, "h1")
+            h = b.op("aten::convolution", h, _qd_w(b, w2, "w2"), None, [1, 1], [1, 1], [1, 1],
+                     False, [0, 0], 1, name="conv2")
+            _, h, _ = _q_requant(b, h, "h2")
+            y = b.op("aten::add.Tensor", h, fx, name="add")
+            y = b.op("aten::relu", y, name="relu2")
+        so, zo = _qparams(y.tensor)
+        out = b.op("quantized_decomposed::quantize_per_tensor", y, so, zo, -128, 127, i8,
+                   name="q_out")
+        b.output(out)
+        return b.to_bytes(), [qx.numpy()]
+    return build
+
+
 def _q_pattern(kind: str):
     def build(seed: int):
         torch = _torch()
@@ -193,6 +290,13 @@ CASES = (
     GraphCase(6, "q_conv", ("quant",), _q_pattern("conv"), rtol=0.0, atol=1.0),
     GraphCase(7, "q_linear", ("quant",), _q_pattern("linear"), rtol=0.0, atol=1.0),
     GraphCase(8, "q_add", ("quant",), _q_pattern("add"), rtol=0.0, atol=1.0),
+    GraphCase(9, "q_dwconv_relu6", ("quant",), _q_layers("q_dwconv_relu6"), rtol=0.0, atol=1.0),
+    GraphCase(10, "q_gconv_relu", ("quant",), _q_layers("q_gconv_relu"), rtol=0.0, atol=1.0),
+    GraphCase(11, "q_maxpool", ("quant",), _q_layers("q_maxpool"), rtol=0.0, atol=1.0),
+    GraphCase(12, "q_avgpool", ("quant",), _q_layers("q_avgpool"), rtol=0.0, atol=1.0),
+    GraphCase(13, "q_mean", ("quant",), _q_layers("q_mean"), rtol=0.0, atol=1.0),
+    # two requantised layers before the output: one quantum per layer
+    GraphCase(14, "q_block", ("quant",), _q_layers("q_block"), rtol=0.0, atol=2.0),
 )
 
 
