@@ -188,3 +188,29 @@ def test_models_do_not_touch_global_rng():
     torch.manual_seed(1234)
     models.build_cnn(7)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_cli_options_reach_the_backend(model, ddk_cli, template_plugin, tmp_path):
+    """--option KEY=VALUE goes to lowering and to the method: the template's
+    injected init failure stops `ddk run`, and delegate_fallback=true runs
+    the same nodes on the portable kernels, with a warning, to the same
+    result."""
+    name, program, module, inputs = model
+    expected = torch_reference(module, inputs)
+    prog = tmp_path / f"{name}.ddk"
+    prog.write_bytes(program)
+    input_paths = write_inputs(tmp_path / "in", inputs)
+    fail = ["--backend", template_plugin, "--option", "template.fail_at=init"]
+    proc = _cli_run(ddk_cli, prog, input_paths, tmp_path / "out", *fail)
+    assert proc.returncode == 1 and "init failed" in proc.stderr, proc.stderr
+    assert "delegate_fallback=true" in proc.stderr
+    proc = _cli_run(ddk_cli, prog, input_paths, tmp_path / "out", *fail,
+                    "--option", "delegate_fallback=true")
+    assert proc.returncode == 0, proc.stderr
+    assert "falling back" in proc.stderr and "ran on the portable kernels" in proc.stdout
+    assert_close(read_outputs(tmp_path / "out", len(expected)), expected, f"{name} fallback")
+    proc = run_cli(ddk_cli, "inspect", prog, "--backend", template_plugin,
+                   "--option", "template.fail_at=partition")
+    assert proc.returncode == 1 and "injected failure in partition" in proc.stderr
+    proc = run_cli(ddk_cli, "inspect", prog, "--option", "no_equals_sign")
+    assert proc.returncode == 2 and "KEY=VALUE" in proc.stderr

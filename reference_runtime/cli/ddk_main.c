@@ -3,10 +3,15 @@
  *
  *   ddk ops [--json] [--golden RESULTS.tsv]   (default <exe dir>/reports/golden.tsv)
  *   ddk backends [--json] [--backend NAME_OR_PATH ...]
- *   ddk inspect PROGRAM [--json] [--backend NAME_OR_PATH ...]
+ *   ddk inspect PROGRAM [--json] [--backend NAME_OR_PATH ...] [--option K=V ...]
  *   ddk run PROGRAM [--input FILE.npy ...] [--output-dir DIR]
  *                   [--backend NAME_OR_PATH ...] [--seed N] [--iterations N]
- *   ddk lower PROGRAM --backend NAME_OR_PATH [...] -o OUT
+ *                   [--option K=V ...]
+ *   ddk lower PROGRAM --backend NAME_OR_PATH [...] [--option K=V ...] -o OUT
+ *
+ * --option KEY=VALUE (repeatable) goes to lowering (partition, preprocess)
+ * and to the method (init): "true"/"false" is a bool, a whole number an
+ * int, another number a float, anything else a string.
  *   ddk export | zoo | compare ...   (the Python half: python3 -m ddk, see
  *                                     python/ddk/cli.py)
  *
@@ -44,7 +49,38 @@ typedef struct cli_args {
   const char* golden; /* golden-tier results (golden.tsv) */
   uint64_t seed;
   long iterations;
+  ddk_option options[MAX_LIST];
+  ddk_options option_list;
 } cli_args;
+
+/* Parses "KEY=VALUE" into a typed option (the strings stay argv's). */
+static bool parse_option(char* text, ddk_option* o) {
+  char* eq = strchr(text, '=');
+  if (eq == NULL || eq == text) return false;
+  *eq = '\0';
+  const char* v = eq + 1;
+  o->key = text;
+  char* end;
+  errno = 0;
+  long long i = strtoll(v, &end, 10);
+  if (*v != '\0' && *end == '\0' && errno == 0) {
+    o->type = DDK_OPTION_INT;
+    o->value.i = i;
+    return true;
+  }
+  double f = strtod(v, &end);
+  if (*v != '\0' && *end == '\0') {
+    o->type = DDK_OPTION_FLOAT;
+    o->value.f = f;
+  } else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+    o->type = DDK_OPTION_BOOL;
+    o->value.b = v[0] == 't';
+  } else {
+    o->type = DDK_OPTION_STRING;
+    o->value.s = v;
+  }
+  return true;
+}
 
 static int exit_code_for(ddk_status st) {
   switch (st) {
@@ -76,14 +112,17 @@ static int usage(const char* msg) {
           "usage:\n"
           "  ddk ops [--json] [--golden RESULTS.tsv]\n"
           "  ddk backends [--json] [--backend NAME_OR_PATH ...]\n"
-          "  ddk inspect PROGRAM [--json] [--backend NAME_OR_PATH ...]\n"
+          "  ddk inspect PROGRAM [--json] [--backend NAME_OR_PATH ...] [--option K=V ...]\n"
           "  ddk run PROGRAM [--input FILE.npy ...] [--output-dir DIR]\n"
           "          [--backend NAME_OR_PATH ...] [--seed N] [--iterations N]\n"
-          "  ddk lower PROGRAM --backend NAME_OR_PATH [...] -o OUT\n"
+          "          [--option K=V ...]\n"
+          "  ddk lower PROGRAM --backend NAME_OR_PATH [...] [--option K=V ...] -o OUT\n"
           "  ddk export SPEC --out FILE       (PyTorch module -> program)\n"
           "  ddk zoo list | build NAME... --out DIR\n"
           "  ddk compare PROGRAM --module NAME\n"
           "  (export, zoo and compare run python3 -m ddk; --help on each)\n"
+          "--option KEY=VALUE goes to lowering and to the method (bool true/false,\n"
+          "int, float, else string), e.g. --option npu_sim.sram_bytes=262144.\n"
           "Backends named without a path are searched on DDK_BACKEND_PATH\n"
           "(default: the sample_delegates folder beside this binary).\n");
   return EXIT_BAD_INPUT;
@@ -91,6 +130,7 @@ static int usage(const char* msg) {
 
 static int parse_args(int argc, char** argv, cli_args* a) {
   memset(a, 0, sizeof *a);
+  a->option_list = (ddk_options){DDK_STRUCT_HEADER_INIT(ddk_options), 0, a->options};
   a->seed = 1;
   a->iterations = 1;
   if (argc < 2) return usage("no command");
@@ -106,6 +146,13 @@ static int parse_args(int argc, char** argv, cli_args* a) {
       uint32_t* n = is_backend ? &a->num_backends : &a->num_inputs;
       if (*n == MAX_LIST) return usage("too many values");
       (is_backend ? a->backends : a->inputs)[(*n)++] = next;
+      ++i;
+    } else if (strcmp(s, "--option") == 0) {
+      if (next == NULL) return usage("--option needs KEY=VALUE");
+      if (a->option_list.count == MAX_LIST) return usage("too many options");
+      if (!parse_option(argv[i + 1], &a->options[a->option_list.count]))
+        return usage("--option takes KEY=VALUE");
+      a->option_list.count++;
       ++i;
     } else if (strcmp(s, "-o") == 0 || strcmp(s, "--output") == 0) {
       if (next == NULL) return usage("-o needs a path");
@@ -434,7 +481,7 @@ static int session_open(const cli_args* a, session* s, bool lower) {
   if (st != DDK_OK) return report(st, a->program, err);
   s->program = s->source;
   if (lower && a->num_backends > 0 && s->source->num_delegates == 0) {
-    st = ddk_runtime_lower(s->rt, s->source, names, a->num_backends, NULL,
+    st = ddk_runtime_lower(s->rt, s->source, names, a->num_backends, &a->option_list,
                            &s->lowered, err, sizeof err);
     if (st != DDK_OK) return report(st, "lower", err);
     s->program = s->lowered;
@@ -644,7 +691,7 @@ static int cmd_run(const cli_args* a) {
   char err[2048];
   ddk_status st;
   if (rc != 0) goto done;
-  st = ddk_method_create(s.rt, s.program, NULL, &m, err, sizeof err);
+  st = ddk_method_create(s.rt, s.program, &a->option_list, &m, err, sizeof err);
   if (st != DDK_OK) {
     rc = report(st, "init", err);
     goto done;
@@ -721,9 +768,11 @@ static int cmd_run(const cli_args* a) {
     }
   }
   for (uint32_t d = 0; d < s.program->num_delegates; ++d)
-    printf("delegate %u: %s took %u node(s)\n", d,
+    printf("delegate %u: %s took %u node(s)%s\n", d,
            s.program->delegates[d].backend_id,
-           s.program->delegates[d].num_nodes);
+           s.program->delegates[d].num_nodes,
+           ddk_method_delegate_fell_back(m, d) ? " (its init failed: ran on the portable "
+                                                 "kernels, delegate_fallback)" : "");
 done:
   free(scratch);
   ddk_method_destroy(m);
