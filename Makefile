@@ -15,7 +15,7 @@ FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-asan build-fuzz test test-c test-py test-conformance test-fuzz \
-        check-generated certify examples conformance zoo race clean
+        check-generated certify examples conformance zoo race npu-cycles clean
 
 all: build
 
@@ -88,6 +88,11 @@ race: build
 	cmake --build build-perf -j$(JOBS) --target xnnpack_direct
 	perf/xnnpack_race/peers/setup_venv.sh
 	$(PYTHON) perf/xnnpack_race/race.py --direct-bin build-perf/perf/xnnpack_race/xnnpack_direct $(RACE_ARGS)
+
+# The emulated NPU's cost model (cycles per model) next to the wall time of
+# its emulation: build/reports/npu_sim_cycles.json (NPU_ARGS="--layers").
+npu-cycles: build
+	DDK_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) perf/npu_sim/cycles.py $(NPU_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

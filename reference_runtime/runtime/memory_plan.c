@@ -73,9 +73,12 @@ ddk_status ddk_memory_plan(const ddk_program* p, const bool* expand, size_t guar
           touch_node(&p->nodes[d->nodes[k]], r, used, s);
     }
   }
+  /* inputs keep their bytes for the method's life: execute may be called
+   * again without setting them again */
   for (uint32_t i = 0; i < p->num_inputs; ++i) {
     touch(r, used, p->inputs[i], 0);
     r[p->inputs[i]].first = 0;
+    r[p->inputs[i]].last = end;
   }
   for (uint32_t i = 0; i < p->num_outputs; ++i) {
     touch(r, used, p->outputs[i], end);

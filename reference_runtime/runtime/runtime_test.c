@@ -181,6 +181,11 @@ static ddk_status run_chain(ddk_runtime* rt, const ddk_program* p, float* out,
     st = ddk_method_set_input(m, 1, DDK_DTYPE_FLOAT32, 2, sizes, y, sizeof y, err, cap);
   if (st == DDK_OK) st = ddk_method_execute(m, err, cap);
   if (st == DDK_OK) memcpy(out, ddk_method_output(m, 0)->data, 32 * sizeof(float));
+  /* the inputs keep their bytes: executing again gives the same result */
+  if (st == DDK_OK) st = ddk_method_execute(m, err, cap);
+  if (st == DDK_OK)
+    CHECK(memcmp(out, ddk_method_output(m, 0)->data, 32 * sizeof(float)) == 0,
+          "a second execute without set_input computes the same");
   ddk_method_destroy(m);
   return st;
 }
