@@ -136,6 +136,16 @@ def _qparams(t, qmin=-128, qmax=127):
     return scale, max(qmin, min(qmax, zp))
 
 
+def _q_setup(seed: int):
+    """torch, the quantized_decomposed ops, a seeded generator, a
+    GraphBuilder and torch.int8: what every q/dq case starts from."""
+    torch = _torch()
+    import torch.ao.quantization.fx._decomposed  # noqa: F401 (registers the ops)
+    from ddk.models import GraphBuilder
+    return (torch, torch.ops.quantized_decomposed, torch.Generator().manual_seed(seed),
+            GraphBuilder(), torch.int8)
+
+
 def _qd_w(b, w, name):
     """An int8 per-channel (axis 0, symmetric) weight constant and its
     dequantize node."""
@@ -165,13 +175,7 @@ def _q_layers(kind: str):
     """Quantized layer patterns beyond conv/linear/add (see the module
     docstring): one int8 input, int8 output(s)."""
     def build(seed: int):
-        torch = _torch()
-        import torch.ao.quantization.fx._decomposed  # noqa: F401
-        from ddk.models import GraphBuilder
-        qd = torch.ops.quantized_decomposed
-        g = torch.Generator().manual_seed(seed)
-        b = GraphBuilder()
-        i8 = torch.int8
+        torch, qd, g, b, i8 = _q_setup(seed)
         shape = {"q_dwconv_relu6": (1, 8, 9, 9), "q_gconv_relu": (2, 6, 7, 7),
                  "q_block": (1, 8, 6, 6)}.get(kind, (2, 5, 9, 11))
         x = torch.randn(*shape, generator=g) * 2.0
@@ -225,13 +229,7 @@ def _q_layers(kind: str):
 
 def _q_pattern(kind: str):
     def build(seed: int):
-        torch = _torch()
-        import torch.ao.quantization.fx._decomposed  # noqa: F401
-        from ddk.models import GraphBuilder
-        qd = torch.ops.quantized_decomposed
-        g = torch.Generator().manual_seed(seed)
-        b = GraphBuilder()
-        i8 = torch.int8
+        torch, qd, g, b, i8 = _q_setup(seed)
         if kind == "add":
             a = torch.randn(2, 3, 8, 8, generator=g)
             c = torch.randn(2, 3, 8, 8, generator=g)
@@ -256,13 +254,9 @@ def _q_pattern(kind: str):
             bias = torch.randn(10, generator=g) * 0.1
         sx, zx = _qparams(x)
         qx = qd.quantize_per_tensor(x, sx, zx, -128, 127, i8)
-        wscale = (w.abs().flatten(1).amax(1) / 127.0).clamp(min=1e-6)
-        wzp = torch.zeros(w.shape[0], dtype=torch.int64)
-        qw = qd.quantize_per_channel(w, wscale, wzp, 0, -127, 127, i8)
         vx = b.input(qx, "x_q")
         fx = b.op("quantized_decomposed::dequantize_per_tensor", vx, sx, zx, -128, 127, i8, name="dq_x")
-        fw = b.op("quantized_decomposed::dequantize_per_channel", b.const(qw, "w_q"),
-                  b.const(wscale, "w_scale"), b.const(wzp, "w_zp"), 0, -127, 127, i8, name="dq_w")
+        fw = _qd_w(b, w, "w")
         vb = b.const(bias, "bias")
         if kind == "conv":
             y = b.op("aten::convolution", fx, fw, vb, [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
