@@ -1,5 +1,13 @@
-"""Writes the example programs (MLP, small CNN, attention block) with their
-inputs and PyTorch's reference outputs, for `make certify`.
+"""Writes the example programs (MLP, small CNN, attention block, and the
+CNN quantized to int8) with their inputs and PyTorch's reference outputs,
+for `make certify`.
+
+cnn_int8 is the CNN through ddk.quantize (PT2E, int8 per-tensor
+activations, per-channel weights); its reference is PyTorch's quantized
+module, and its tolerance is two quanta of the output's scale (rtol 0): an
+integer backend rounds a float32 near-tie the other way now and then (one
+quantum per layer, see sample_delegates/npu_sim/README.md), the portable
+kernels reproduce PyTorch exactly.
 
     python3 python/ddk/examples.py --out build/examples
 """
@@ -13,6 +21,21 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 
+def _int8_cnn(seed: int):
+    """(program bytes, quantized module, inputs, atol) of the int8 CNN."""
+    import torch
+    from ddk import models
+    from ddk.exporter import export
+    from ddk.quantize import quantize_pt2e
+
+    _, module, inputs = models.build_cnn(seed)
+    inputs = tuple(torch.as_tensor(x) for x in inputs)
+    qmodule = quantize_pt2e(module, inputs, seed=seed)
+    program = export(qmodule, inputs)
+    out_dq = [n for n in program.nodes if n.op_name.endswith("dequantize_per_tensor")][-1]
+    return program.to_bytes(), qmodule, inputs, 2.0 * float(out_dq.args[1].value)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", required=True)
@@ -24,8 +47,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     index = []
     for name, build in (("mlp", models.build_mlp), ("cnn", models.build_cnn),
-                        ("attention", models.build_attention)):
-        program, module, inputs = build(args.seed)
+                        ("attention", models.build_attention), ("cnn_int8", _int8_cnn)):
+        program, module, inputs, *atol = build(args.seed)
         d = os.path.join(args.out, name)
         os.makedirs(d, exist_ok=True)
         path = os.path.join(d, "program.ddk")
@@ -44,8 +67,11 @@ def main(argv=None):
             p = os.path.join(d, f"reference_{i}.npy")
             np.save(p, r.detach().numpy())
             ref_files.append(p)
-        index.append({"name": name, "program": path, "inputs": input_files,
-                      "references": ref_files})
+        entry = {"name": name, "program": path, "inputs": input_files,
+                 "references": ref_files}
+        if atol:  # its own tolerance (the int8 model's: two output quanta)
+            entry.update(rtol=0.0, atol=atol[0])
+        index.append(entry)
         print(f"[examples] {name}: {path} ({len(program)} bytes)")
     with open(os.path.join(args.out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)
