@@ -345,6 +345,7 @@ class _MethodEvent(Structure):
         ("name", c_char_p),
         ("start_ns", c_uint64),
         ("end_ns", c_uint64),
+        ("bytes", c_uint64),
     ]
 
 
@@ -1159,7 +1160,9 @@ class Method:
         return [self.output(i) for i in range(self.num_outputs)]
 
     def events(self) -> list[dict]:
-        """Instruction timings of the last execute (created with profile=True)."""
+        """Instruction timings of the last execute (created with profile=True):
+        instruction, node_index, backend, name, start_ns, end_ns, bytes (the
+        tensors it read and wrote)."""
         ev = POINTER(_MethodEvent)()
         n = self._lib.ddk_method_events(self._handle(), ctypes.byref(ev))
         out = []
@@ -1172,6 +1175,7 @@ class Method:
                 "name": (e.name or b"").decode(),
                 "start_ns": int(e.start_ns),
                 "end_ns": int(e.end_ns),
+                "bytes": int(e.bytes),
             })
         return out
 

@@ -205,6 +205,18 @@ def test_lower_with_options(libddk, mlp, template_plugin):
             assert len(events) == low.num_instructions
             assert {e["backend"] for e in events} == {"portable", "template"}
             assert all(e["end_ns"] >= e["start_ns"] for e in events)
+            # a delegate moves its inputs and outputs
+            values = low.values
+            nbytes = {v["index"]: int(np.prod(v["shape"], dtype=np.int64)) *
+                      ddk.runtime.dtype_to_numpy(v["dtype"]).itemsize for v in values}
+            instr = low.instructions
+            for e in events:
+                kind, idx = instr[e["instruction"]]
+                if kind == "delegate":
+                    d = low.delegates[idx]
+                    assert e["bytes"] == sum(nbytes[v] for v in d["inputs"] + d["outputs"])
+                else:
+                    assert e["bytes"] >= sum(nbytes[v] for v in low.nodes[idx]["outputs"]) > 0
         low.close()
 
 

@@ -251,6 +251,22 @@ static ddk_status checks_after(ddk_method* m, ddk_instruction in, const char* wh
   return DDK_OK;
 }
 
+/* Bytes an instruction reads and writes (its tensors at their current
+ * sizes; a kernel's constant operands included). */
+static uint64_t instr_bytes(const ddk_method* m, ddk_instruction in) {
+  uint64_t total = 0;
+  for (uint32_t k = 0; k < instr_num_inputs(m->p, in); ++k) {
+    uint32_t v = instr_input(m->p, in, k);
+    if (v != DDK_NO_VALUE)
+      total += ddk_dtype_size(m->values[v].dtype) * (uint64_t)ddk_tensor_numel(&m->values[v]);
+  }
+  for (uint32_t k = 0; k < instr_num_outputs(m->p, in); ++k) {
+    uint32_t v = instr_output(m->p, in, k);
+    total += ddk_dtype_size(m->values[v].dtype) * (uint64_t)ddk_tensor_numel(&m->values[v]);
+  }
+  return total;
+}
+
 /* Infers the outputs of kernel node `n` into m->values and checks they fit
  * their planned buffers. */
 static ddk_status infer_and_check(ddk_method* m, uint32_t node_index, char* err, size_t err_cap) {
@@ -624,6 +640,7 @@ static ddk_status method_run(ddk_method* m, char* err, size_t err_cap) {
       }
       e->start_ns = t0;
       e->end_ns = ddk_rt_now_ns();
+      e->bytes = instr_bytes(m, in);
     }
   }
   return DDK_OK;

@@ -227,6 +227,7 @@ typedef struct ddk_method_event {
   const char* name;     /**< op name, or "delegate:<backend>" */
   uint64_t start_ns;
   uint64_t end_ns;
+  uint64_t bytes;       /**< bytes of the tensors it read and wrote */
 } ddk_method_event;
 
 /** Events recorded by the last execute (profiling on), borrowed. */
