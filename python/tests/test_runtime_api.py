@@ -122,7 +122,9 @@ def test_struct_layouts_match_the_abi():
     assert ctypes.sizeof(R._Options) == 24
     assert ctypes.sizeof(R._BackendInfo) == 408
     assert R._BackendEntryInfo.info.offset == 40
-    assert ctypes.sizeof(R._MethodEvent) == 40
+    assert ctypes.sizeof(R._MethodEvent) == 48
+    assert ctypes.sizeof(R._MethodBackendEvent) == 320
+    assert R._MethodBackendEvent.cycles.offset == 312
 
 
 # -- runtime and backends ---------------------------------------------------
