@@ -37,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="ddk", description="DDK exporter, model zoo and comparison")
+    ap = _Parser(prog="ddk", description="DDK exporter, model zoo, comparison and profiling")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     ex = sub.add_parser("export", help="export a PyTorch module to a program")
@@ -74,7 +74,54 @@ def _parser() -> argparse.ArgumentParser:
     cp.add_argument("--layers", action="store_true",
                     help="int8 zoo models: also check each quantized layer from "
                     "PyTorch's int8 inputs (ddk.compare.int8_layers)")
+    pf = sub.add_parser("profile", help="per-op time of a program, delegate or portable")
+    pf.add_argument("program")
+    pf.add_argument("--backend", action="append", default=[],
+                    help="lower for this backend (name or plugin path; repeat, priority order)")
+    pf.add_argument("--iterations", type=int, default=20)
+    pf.add_argument("--warmup", type=int, default=3)
+    pf.add_argument("--input", action="append", default=[], help=".npy input (in order)")
+    pf.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="option for lowering and the method (typed as in the C CLI)")
+    pf.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    pf.add_argument("--csv", metavar="FILE", help="write the per-op rows as CSV")
+    pf.add_argument("--trace", metavar="FILE",
+                    help="write a Chrome/Perfetto trace of the last profiled execute")
     return ap
+
+
+def _parse_option(text: str):
+    """KEY=VALUE typed like the C CLI: true/false, int, float, else str."""
+    key, eq, raw = text.partition("=")
+    if not eq or not key:
+        raise ValueError(f"--option {text!r}: expected KEY=VALUE")
+    if raw in ("true", "false"):
+        return key, raw == "true"
+    for conv in (int, float):
+        try:
+            return key, conv(raw)
+        except ValueError:
+            pass
+    return key, raw
+
+
+def _cmd_profile(args) -> int:
+    from ddk import profile as prof
+
+    report = prof.profile(args.program, args.backend, iterations=args.iterations,
+                          warmup=args.warmup, options=dict(map(_parse_option, args.option)),
+                          inputs=args.input or None)
+    print(prof.format_table(report))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({k: v for k, v in report.items() if k != "trace_events"}, f, indent=1)
+    if args.csv:
+        with open(args.csv, "w") as f:
+            f.write(prof.to_csv(report))
+    if args.trace:
+        with open(args.trace, "w") as f:
+            f.write(prof.to_trace(report))
+    return 0
 
 
 def _parse_shape(text: str):
@@ -166,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_export(args)
         if args.command == "zoo":
             return _cmd_zoo(args)
+        if args.command == "profile":
+            return _cmd_profile(args)
         return _cmd_compare(args)
     except ExportError as e:
         print(f"ddk {args.command}: refused: {e}", file=sys.stderr)
@@ -176,8 +225,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except DDKError as e:
         print(f"ddk {args.command}: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT if e.name in ("INVALID_PROGRAM", "SHAPE_MISMATCH",
-                                            "DTYPE_MISMATCH") else EXIT_FAIL
+        # the C CLI's split (reference_runtime/cli/ddk_main.c, exit_code_for)
+        return EXIT_BAD_INPUT if e.name in (
+            "INVALID_ARGUMENT", "INVALID_PROGRAM", "IO_ERROR", "NOT_FOUND", "ABI_MISMATCH",
+            "SHAPE_MISMATCH", "DTYPE_MISMATCH", "UNSUPPORTED_OP",
+            "BACKEND_UNAVAILABLE") else EXIT_FAIL
 
 
 if __name__ == "__main__":

@@ -120,7 +120,9 @@ static int usage(const char* msg) {
           "  ddk export SPEC --out FILE       (PyTorch module -> program)\n"
           "  ddk zoo list | build NAME... --out DIR\n"
           "  ddk compare PROGRAM --module NAME\n"
-          "  (export, zoo and compare run python3 -m ddk; --help on each)\n"
+          "  ddk profile PROGRAM [--backend B ...] [--iterations N] [--warmup N]\n"
+          "              [--json F] [--csv F] [--trace F]\n"
+          "  (export, zoo, compare and profile run python3 -m ddk; --help on each)\n"
           "--option KEY=VALUE goes to lowering and to the method (bool true/false,\n"
           "int, float, else string), e.g. --option npu_sim.sram_bytes=262144.\n"
           "Backends named without a path are searched on DDK_BACKEND_PATH\n"
@@ -819,7 +821,7 @@ static int exec_python(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && (strcmp(argv[1], "export") == 0 || strcmp(argv[1], "zoo") == 0 ||
-                    strcmp(argv[1], "compare") == 0)) {
+                    strcmp(argv[1], "compare") == 0 || strcmp(argv[1], "profile") == 0)) {
     default_backend_path(); /* backends by name, as in ddk run */
     return exec_python(argc, argv);
   }
