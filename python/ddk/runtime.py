@@ -1001,6 +1001,14 @@ class Method:
         if not ptr:
             return
         self._ptr = None
+        # The cyclic garbage collector clears weak references before it
+        # finalizes, so a Runtime collected in the same cycle as this method
+        # may already be destroyed (its plugins unloaded) without having
+        # closed us: destroying now would call into unloaded code, so the
+        # method's memory is left (only when both are garbage at once).
+        runtime = getattr(self, "runtime", None)
+        if runtime is not None and not runtime._ptr:
+            return
         self._lib.ddk_method_destroy(ptr)
 
     def __del__(self):

@@ -451,6 +451,31 @@ def test_close_order_is_safe(libddk, mlp, template_plugin):
     gc.collect()
 
 
+def test_runtime_and_method_collected_in_one_cycle(libddk, tmp_path, mlp, template_plugin):
+    # The cyclic GC clears weak references before finalizing, so the
+    # runtime cannot close the method first; the method must then not call
+    # into the plugin the runtime has unloaded (this crashed the process).
+    program, _module, _inputs = mlp
+    (tmp_path / "m.ddk").write_bytes(program)
+    script = f"""
+import gc, ddk
+rt = ddk.Runtime()
+rt.add_backend({str(template_plugin)!r})
+low = rt.lower(ddk.load_program({str(tmp_path / "m.ddk")!r}), ["template"])
+assert low.num_delegates >= 1
+m = rt.method(low)
+class Box: pass
+b = Box(); b.self = b; b.rt, b.low, b.m = rt, low, m
+del rt, low, m, b
+gc.collect()
+print("collected")
+"""
+    env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR), DDK_LIBRARY=str(libddk))
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and "collected" in r.stdout, (r.returncode, r.stderr[-2000:])
+
+
 def test_many_runtimes_do_not_leak_handles(libddk, mlp, template_plugin):
     program, _module, inputs = mlp
     for _ in range(20):
