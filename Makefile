@@ -15,7 +15,7 @@ FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-asan build-fuzz test test-c test-py test-conformance test-fuzz \
-        check-generated certify examples conformance zoo race npu-cycles clean
+        check-generated certify examples conformance zoo race npu-cycles vulkan-bench clean
 
 all: build
 
@@ -72,6 +72,14 @@ BACKEND ?= template
 conformance: build
 	DDK_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -n $(JOBS) conformance/suite \
 	  --backend $(BACKEND) --report-dir $(BUILD)/reports/conformance $(CONFORM_ARGS)
+
+# The Vulkan delegate's micro-benchmarks (perf/vulkan/vk_bench.py): per-dispatch
+# overhead, upload/download bandwidth, GEMM and convolution GFLOP/s, labelled
+# with the device (lavapipe is "CPU-emulated"); JSON in build/reports/.
+vulkan-bench: build
+	mkdir -p $(BUILD)/reports
+	DDK_BUILD_DIR=$(abspath $(BUILD)) $(if $(shell command -v taskset),taskset -c 1) \
+	  $(PYTHON) perf/vulkan/vk_bench.py $(VK_BENCH_ARGS) --json $(BUILD)/reports/vulkan_bench.json
 
 # Every zoo model exported to $(BUILD)/zoo (full-size inputs unless
 # ZOO_INPUT_SIZE=64, say); about 600 MB with ViT-B/16.
