@@ -18,6 +18,15 @@ typedef struct method_delegate {
   ddk_tensor** outputs;
 } method_delegate;
 
+/* The executor's profiling test. DDK_NO_PROFILING compiles it out: a
+ * variant of the core built only for perf/, the "no profiling at all"
+ * baseline that profiling switched off is measured against. */
+#ifdef DDK_NO_PROFILING
+#define PROFILING(m) ((void)(m), false)
+#else
+#define PROFILING(m) ((m)->profile)
+#endif
+
 /* Capacity of a profiling method's buffer of backend events. */
 #define BACKEND_EVENT_CAPACITY 8192u
 
@@ -301,6 +310,14 @@ ddk_status ddk_method_create(ddk_runtime* rt, const ddk_program* p, const ddk_op
   m->rt = rt;
   m->p = p;
   m->profile = ddk_options_get_bool(options, "profile", false);
+#ifdef DDK_NO_PROFILING
+  if (m->profile) {
+    ddk_rt_free(a, m, sizeof *m);
+    return ddk_rt_fail(err, err_cap, DDK_UNSUPPORTED_FEATURE,
+                       "option profile: this build has profiling compiled out "
+                       "(DDK_NO_PROFILING, perf/ only)");
+  }
+#endif
   m->rng = (uint64_t)ddk_options_get_int(options, "seed", 0);
   {
     int64_t g = ddk_options_get_int(options, "guard_bytes", 0);
@@ -565,7 +582,7 @@ static ddk_status method_run(ddk_method* m, char* err, size_t err_cap) {
                          i, p->values[p->inputs[i]].name);
   for (uint32_t i = 0; i < p->num_instructions; ++i) {
     ddk_instruction in = p->instructions[i];
-    uint64_t t0 = m->profile ? ddk_rt_now_ns() : 0;
+    uint64_t t0 = PROFILING(m) ? ddk_rt_now_ns() : 0;
     ddk_status st;
     if (in.kind == DDK_INSTR_KERNEL) {
       const ddk_node_view* n = &p->nodes[in.index];
@@ -625,7 +642,7 @@ static ddk_status method_run(ddk_method* m, char* err, size_t err_cap) {
         if (st != DDK_OK) return st;
       }
     }
-    if (m->profile) {
+    if (PROFILING(m)) {
       ddk_method_event* e = &m->events[m->num_events++];
       e->instruction = i;
       if (in.kind == DDK_INSTR_KERNEL) {
