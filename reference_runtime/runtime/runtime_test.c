@@ -274,7 +274,7 @@ static void test_lowering_and_equivalence(void) {
       CHECK(d0->num_outputs == 2, "delegate 0 exports t0 and t1: %u", d0->num_outputs);
       CHECK(d1->num_nodes == 2 && d1->num_inputs == 2 && d1->num_outputs == 1,
             "delegate 1 = sigmoid+sub reading t2,t0");
-      CHECK(strcmp(d0->compat, "template:format=1") == 0, "compat kept");
+      CHECK(strcmp(d0->compat, "template:format=2") == 0, "compat kept");
     }
     st = run_chain(rt, low, delegated, err, sizeof err);
     CHECK(st == DDK_OK, "delegated run: %s", err);

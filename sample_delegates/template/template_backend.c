@@ -9,7 +9,9 @@
  * the same shape (aten::add.Tensor and aten::sub.Tensor with alpha 1,
  * aten::mul.Tensor, aten::relu, aten::sigmoid, aten::tanh), compiles each
  * partition in preprocess into a tiny bytecode blob, and runs that
- * bytecode with its own loops in execute.
+ * bytecode with its own loops in execute. When profiling is on (the
+ * services' profiler sink enabled at init, or set_profiling), execute
+ * times each op and emits one event per op, keyed to its program node.
  *
  * The blob (little-endian, all fields 32/64-bit):
  *   header  { magic "TMPL", u32 format, u32 num_slots, u32 num_inputs,
@@ -17,8 +19,12 @@
  *   slots   num_slots x { u64 numel, u32 kind, u32 index, u64 offset }
  *           kind: 0 input (index = execute input), 1 output, 2 scratch,
  *           3 constant (offset into the constant area)
- *   ops     num_ops x { u32 opcode, u32 a, u32 b, u32 out } (slot numbers)
+ *   ops     num_ops x { u32 opcode, u32 a, u32 b, u32 out, u32 node }
+ *           (a, b, out: slot numbers; node: the program node it runs, for
+ *           profiling events)
  *   consts  const_bytes of float32 data
+ * Format 2 added `node`; init refuses other formats (DDK_INCOMPATIBLE_BLOB),
+ * so a program lowered by an older plugin gets a clear error, not garbage.
  *
  * Test-instrument options (so the host's error paths can be exercised):
  *   "template.fail_at" = "partition" | "preprocess" | "init" | "execute"
@@ -27,6 +33,7 @@
 #include <ddk/delegate_api.h>
 #include <ddk/op_ids.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Op ids are stable (ddk/op_ids.h, generated from the op table), so a
@@ -35,8 +42,8 @@
 enum { OPC_ADD = 1, OPC_SUB, OPC_MUL, OPC_RELU, OPC_SIGMOID, OPC_TANH };
 enum { SLOT_INPUT = 0, SLOT_OUTPUT = 1, SLOT_SCRATCH = 2, SLOT_CONSTANT = 3 };
 
-#define TMPL_FORMAT 1u
-#define TMPL_COMPAT "template:format=1"
+#define TMPL_FORMAT 2u
+#define TMPL_COMPAT "template:format=2"
 #define TMPL_MAX_SLOTS 4096
 
 typedef struct blob_header {
@@ -55,6 +62,7 @@ typedef struct blob_slot {
 
 typedef struct blob_op {
   uint32_t opcode, a, b, out;
+  uint32_t node; /* program node index (ddk_node_view.node_index) */
 } blob_op;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -224,7 +232,10 @@ static ddk_status template_preprocess(const ddk_backend* self,
       st = DDK_RESOURCE_EXHAUSTED;
       goto done;
     }
-    ops[k] = (blob_op){(uint32_t)opc, (uint32_t)a, (uint32_t)b, (uint32_t)o};
+    /* keep the program node index: init never sees the graph, and the
+     * profiling events of execute must name the node each op came from */
+    ops[k] = (blob_op){(uint32_t)opc, (uint32_t)a, (uint32_t)b, (uint32_t)o,
+                       n->node_index};
   }
   {
     size_t size = sizeof(blob_header) + c->num_slots * sizeof(blob_slot) +
@@ -270,6 +281,7 @@ struct ddk_delegate_handle {
   float* scratch;  /* scratch and constant storage */
   size_t scratch_floats;
   bool fail_execute;
+  bool profiling; /* emit one event per op (set_profiling) */
 };
 
 static ddk_status template_init(const ddk_backend* self, const void* blob,
@@ -293,7 +305,7 @@ static ddk_status template_init(const ddk_backend* self, const void* blob,
   }
   memcpy(&h, blob, sizeof h);
   if (memcmp(h.magic, "TMPL", 4) != 0 || h.format != TMPL_FORMAT) {
-    ddk_set_error(err, err_cap, "template: not a template blob of format 1");
+    ddk_set_error(err, err_cap, "template: not a template blob of format 2");
     return DDK_INCOMPATIBLE_BLOB;
   }
   if (h.num_slots > TMPL_MAX_SLOTS || h.num_ops > TMPL_MAX_SLOTS ||
@@ -303,8 +315,9 @@ static ddk_status template_init(const ddk_backend* self, const void* blob,
     ddk_set_error(err, err_cap, "template: blob sizes are inconsistent");
     return DDK_INCOMPATIBLE_BLOB;
   }
-  /* One allocation holds the handle, slots, ops and pointer table; the
-   * scratch floats follow. The blob is not needed after init. */
+  /* One allocation holds the handle, slots, pointer table and ops (in
+   * that order, so that each part is aligned for its type); the scratch
+   * floats follow. The blob is not needed after init. */
   size_t fixed = sizeof(ddk_delegate_handle) + h.num_slots * sizeof(blob_slot) +
                  h.num_ops * sizeof(blob_op) + h.num_slots * sizeof(float*);
   fixed = (fixed + 63) / 64 * 64;
@@ -332,8 +345,8 @@ static ddk_status template_init(const ddk_backend* self, const void* blob,
   hd->self_size = total;
   hd->h = h;
   hd->slots = (blob_slot*)(mem + sizeof *hd);
-  hd->ops = (blob_op*)(hd->slots + h.num_slots);
-  hd->bound = (float**)(hd->ops + h.num_ops);
+  hd->bound = (float**)(hd->slots + h.num_slots);
+  hd->ops = (blob_op*)(hd->bound + h.num_slots);
   hd->scratch = (float*)(mem + fixed);
   hd->scratch_floats = floats;
   memcpy(hd->slots, p, h.num_slots * sizeof(blob_slot));
@@ -364,11 +377,41 @@ static ddk_status template_init(const ddk_backend* self, const void* blob,
     }
   }
   hd->fail_execute = should_fail(options, "execute");
+  hd->profiling = services->profiler.enabled; /* the initial state */
   *out_handle = hd;
   return DDK_OK;
 }
 
 /* ---- execute ------------------------------------------------------------ */
+
+static const char* opcode_name(uint32_t opc) {
+  static const char* const names[] = {"", "add", "sub", "mul", "relu", "sigmoid", "tanh"};
+  return opc <= OPC_TANH ? names[opc] : "?";
+}
+
+/* One profiling event for op o, which ran from t0 to t1 over n elements.
+ * The host copies what it needs during emit: name and detail may live on
+ * the stack. Times are on the host's clock (profiler.now_ns); a device
+ * backend converts its own timestamps to that clock. */
+static void emit_op_event(const ddk_delegate_handle* hd, const blob_op* o,
+                          size_t n, uint64_t t0, uint64_t t1) {
+  const ddk_profiler_sink* prof = &hd->services.profiler;
+  uint64_t operands = (o->opcode <= OPC_MUL) ? 2 : 1; /* binary or unary */
+  char detail[48]; /* free-form "key=value;..." pairs */
+  snprintf(detail, sizeof detail, "elements=%zu", n);
+  ddk_profile_event e;
+  memset(&e, 0, sizeof e);
+  e.header = (ddk_struct_header)DDK_STRUCT_HEADER_INIT(ddk_profile_event);
+  e.kind = DDK_PROFILE_OP;
+  e.node_index = o->node; /* keys the event to the program node */
+  e.name = opcode_name(o->opcode);
+  e.start_ns = t0;
+  e.end_ns = t1;
+  e.bytes = (operands + 1) * n * sizeof(float); /* read + written */
+  e.flops = n;                                   /* one operation per element */
+  e.detail = detail;
+  prof->emit(prof->self, &e);
+}
 
 static ddk_status template_execute(ddk_delegate_handle* hd,
                                    const ddk_tensor* const* inputs,
@@ -396,12 +439,16 @@ static ddk_status template_execute(ddk_delegate_handle* hd,
     }
     hd->bound[s] = (float*)t->data;
   }
+  /* Profiling costs nothing when off: no clock reads, no events. */
+  const ddk_profiler_sink* prof = &hd->services.profiler;
+  const bool timed = hd->profiling && prof->emit != NULL && prof->now_ns != NULL;
   for (uint32_t k = 0; k < hd->h.num_ops; ++k) {
     const blob_op* o = &hd->ops[k];
     const float* a = hd->bound[o->a];
     const float* b = hd->bound[o->b];
     float* y = hd->bound[o->out];
     size_t n = (size_t)hd->slots[o->out].numel;
+    uint64_t t0 = timed ? prof->now_ns(prof->self) : 0;
     switch (o->opcode) {
       case OPC_ADD: for (size_t i = 0; i < n; ++i) y[i] = a[i] + b[i]; break;
       case OPC_SUB: for (size_t i = 0; i < n; ++i) y[i] = a[i] - b[i]; break;
@@ -415,7 +462,16 @@ static ddk_status template_execute(ddk_delegate_handle* hd,
       case OPC_TANH: for (size_t i = 0; i < n; ++i) y[i] = tanhf(a[i]); break;
       default: break;
     }
+    if (timed) emit_op_event(hd, o, n, t0, prof->now_ns(prof->self));
   }
+  return DDK_OK;
+}
+
+/* (optional slot) Profiling on or off for one handle. The sink's `enabled`
+ * flag at init gives the initial state; the host may switch it later. */
+static ddk_status template_set_profiling(ddk_delegate_handle* hd, bool enabled) {
+  if (hd == NULL) return DDK_INVALID_ARGUMENT;
+  hd->profiling = enabled;
   return DDK_OK;
 }
 
@@ -434,7 +490,7 @@ static ddk_status template_query(const ddk_backend* self,
   (void)err;
   (void)err_cap;
   info->available = true;
-  info->capabilities = DDK_CAP_FLOAT32;
+  info->capabilities = DDK_CAP_FLOAT32 | DDK_CAP_PROFILING;
   ddk_set_error(info->device_name, sizeof info->device_name, "host CPU (plain C loops)");
   ddk_set_error(info->detail, sizeof info->detail,
                 "fp32 add/sub/mul/relu/sigmoid/tanh, same-shape operands");
@@ -455,7 +511,7 @@ static const ddk_backend template_backend = {
     .init = template_init,
     .execute = template_execute,
     .destroy = template_destroy,
-    .set_profiling = NULL,
+    .set_profiling = template_set_profiling,
 };
 
 DDK_DECLARE_BACKEND_ENTRY() {

@@ -130,3 +130,193 @@ def test_corrupted_blob_is_refused(plugin):
     assert e.value.name in ("INCOMPATIBLE_BLOB", "BACKEND_FAILURE")
     assert "malformed blob header" in e.value.message
     rt.close()
+
+
+# ---- profiling: one event per claimed node (xnnpack_profile.c) -------------
+
+@pytest.fixture(scope="module")
+def mnv2():
+    """MobileNetV2 at 32x32 (the zoo's): (program bytes, input, torch module)."""
+    from ddk import zoo
+    built = zoo.build("mobilenet_v2", seed=0, input_size=32)
+    return built.export().to_bytes(), built.example_inputs[0].numpy(), built.module
+
+
+def _profiled(program, plugin, inputs, options=None, runs=2):
+    """Lowers and runs `program` twice with and once without profiling:
+    (lowered program, profiled outputs, plain outputs, instruction events,
+    backend events of the last profiled run)."""
+    import ddk
+    rt, low = _delegated(program, plugin, options)
+    plain = rt.method(low, options=options)(*inputs)
+    m = rt.method(low, options={**(options or {}), "profile": True})
+    for _ in range(runs):
+        outs = m(*inputs)
+    events, bevents = m.events(), m.backend_events()
+    rt.close()
+    return low, outs, plain, events, bevents
+
+
+def _check_one_op_event_per_claimed_node(low, events, bevents):
+    """Each delegate's OP events name exactly its claimed nodes, once each,
+    and lie inside the delegate instruction's own event."""
+    import collections
+    instr_of = {index: i for i, (kind, index) in enumerate(low.instructions)
+                if kind == "delegate"}
+    span = {e["instruction"]: (e["start_ns"], e["end_ns"]) for e in events}
+    for d in low.delegates:
+        mine = [e for e in bevents if e["delegate"] == d["index"]]
+        ops = [e for e in mine if e["kind"] == "op"]
+        assert collections.Counter(e["node_index"] for e in ops) == \
+            collections.Counter(d["nodes"]), f"delegate {d['index']}"
+        assert all(0 <= e["node_index"] < low.num_nodes for e in ops)
+        t0, t1 = span[instr_of[d["index"]]]
+        for e in mine:
+            assert t0 <= e["start_ns"] <= e["end_ns"] <= t1, e
+
+
+def _bits(arrays):
+    return [a.tobytes() for a in arrays]
+
+
+def test_profile_mobilenet_v2_per_node(plugin, mnv2):
+    """Every claimed node has its own OP event with a real time; the nodes
+    run one after another; outputs are bit-identical to an unprofiled run;
+    the fused runtime's own time is reported beside them."""
+    program, x, _ = mnv2
+    low, outs, plain, events, bevents = _profiled(program, plugin, [x])
+    assert _bits(outs) == _bits(plain)
+    assert low.num_delegates == 1
+    _check_one_op_event_per_claimed_node(low, events, bevents)
+    ops = [e for e in bevents if e["kind"] == "op"]
+    assert all(e["detail"]["mode"] == "per-node" for e in ops)
+    # nodes with their own XNNPACK op ran in order, without overlap
+    timed = [e for e in ops if "xnn_op" in e["detail"]]
+    for a, b in zip(timed, timed[1:]):
+        assert a["end_ns"] <= b["start_ns"]
+    assert all(e["end_ns"] > e["start_ns"] for e in timed)
+    # the others point at the node doing their work: batch norms and the
+    # classifier weight's permute were folded into constants at preprocess;
+    # XNNPACK fuses each hardtanh (a clamp) into the convolution before it
+    nodes = low.nodes
+    absorbed = [e for e in ops if "absorbed_into" in e["detail"]]
+    how = {}
+    for e in absorbed:
+        how.setdefault(nodes[e["node_index"]]["op_name"], set()).add(e["detail"]["how"])
+    assert how == {"aten::_native_batch_norm_legit_no_training": {"folded"},
+                   "aten::permute": {"folded"}, "aten::hardtanh": {"fused"}}
+    owners = {e["node_index"] for e in timed}
+    for e in absorbed:
+        assert int(e["detail"]["absorbed_into"]) in owners
+        assert e["start_ns"] == e["end_ns"]
+    by_op = {}
+    for e in timed:
+        by_op.setdefault(nodes[e["node_index"]]["op_name"], set()).add(e["name"])
+    assert by_op == {"aten::convolution": {"convolution_nhwc_f32"},
+                     "aten::add.Tensor": {"add_nd_f32"},
+                     "aten::mean.dim": {"global_average_pooling_nwc_f32"},
+                     "aten::view": {"copy_nc_x32"},
+                     "aten::addmm": {"fully_connected_nc_f32"}}
+    fused = [e for e in bevents if e["name"] == "xnnpack: fused runtime"]
+    assert len(fused) == 1 and fused[0]["kind"] == "other"
+    assert fused[0]["end_ns"] <= timed[0]["start_ns"]
+
+
+def test_profile_per_node_only_computes_the_outputs(plugin, mnv2):
+    """xnnpack.profile=per_node_only: no fused run at all, so the outputs
+    come from the per-node runtimes alone, and they are the fused runtime's
+    bits (the values passed between nodes, the layouts, the weights)."""
+    program, x, _ = mnv2
+    opts = {"xnnpack.profile": "per_node_only"}
+    low, outs, plain, events, bevents = _profiled(program, plugin, [x], opts)
+    assert _bits(outs) == _bits(plain)
+    assert not any(e["name"] == "xnnpack: fused runtime" for e in bevents)
+    _check_one_op_event_per_claimed_node(low, events, bevents)
+
+
+def test_profile_flops_match_the_model(plugin, mnv2):
+    """The convolution and linear events' flops add up to the model's
+    multiply-adds x 2, counted from the torch module's layers."""
+    import torch
+    program, x, module = mnv2
+    _, _, _, _, bevents = _profiled(program, plugin, [x], runs=1)
+    want = 0
+
+    def count(mod, inp, out):
+        nonlocal want
+        if isinstance(mod, torch.nn.Conv2d):
+            kh, kw = mod.kernel_size
+            want += 2 * out.numel() * (mod.in_channels // mod.groups) * kh * kw
+        elif isinstance(mod, torch.nn.Linear):
+            want += 2 * out.numel() * mod.in_features
+
+    hooks = [m.register_forward_hook(count) for m in module.modules()]
+    with torch.no_grad():
+        module(torch.from_numpy(x))
+    for h in hooks:
+        h.remove()
+    got = sum(e["flops"] for e in bevents
+              if e["name"] in ("convolution_nhwc_f32", "fully_connected_nc_f32"))
+    assert want > 0 and got == want
+
+
+def test_profile_int8_and_two_partitions(plugin):
+    """Fused int8 patterns (q/dq and activations inside one qs8 op) and a
+    graph split in two partitions with a clamp XNNPACK cannot fuse (its
+    input has two readers): still one event per claimed node, same bits as
+    without profiling."""
+    import torch
+    import ddk
+    from ddk import zoo
+    built = zoo.build("mobilenet_v2_int8", seed=0, input_size=64)
+    x = built.example_inputs[0].numpy()
+    only = {"xnnpack.profile": "per_node_only"}
+    low, outs, plain, events, bevents = _profiled(built.export().to_bytes(), plugin, [x],
+                                                  only)
+    assert _bits(outs) == _bits(plain)
+    _check_one_op_event_per_claimed_node(low, events, bevents)
+    hows = {e["detail"].get("how") for e in bevents if e["kind"] == "op"}
+    assert {"fused", "folded"} <= hows
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Conv2d(3, 5, 3, padding=1)
+            self.b = torch.nn.Conv2d(5, 4, 3, stride=2)
+
+        def forward(self, x):
+            y = torch.exp(self.a(x) * 0.1)
+            z = self.b(y)
+            return torch.relu(z) + z
+
+    torch.manual_seed(0)
+    xt = torch.randn(2, 3, 9, 11)
+    prog = ddk.export(Net().eval(), (xt,)).to_bytes()
+    low, outs, plain, events, bevents = _profiled(prog, plugin, [xt.numpy()], only)
+    assert low.num_delegates == 2
+    assert _bits(outs) == _bits(plain)
+    _check_one_op_event_per_claimed_node(low, events, bevents)
+    relu = [e for e in bevents if e["node_index"] is not None and
+            low.nodes[e["node_index"]]["op_name"] == "aten::relu"]
+    assert [e["name"] for e in relu] == ["clamp_nc_f32"] and relu[0]["end_ns"] > relu[0]["start_ns"]
+
+
+def test_profile_fused_mode_and_threads(plugin, mnv2):
+    """xnnpack.profile=fused: one event for the whole runtime, no per-node
+    runs; per-node mode with 2 threads gives the same bits; a bad mode is
+    refused at init."""
+    import ddk
+    program, x, _ = mnv2
+    _, outs, plain, _, bevents = _profiled(program, plugin, [x], {"xnnpack.profile": "fused"})
+    assert _bits(outs) == _bits(plain)
+    ops = [e for e in bevents if e["kind"] == "op"]
+    assert [e["name"] for e in ops] == ["xnnpack: runtime"] and ops[0]["node_index"] is None
+    opts = {"xnnpack.num_threads": 2}
+    low, outs2, plain2, events, bevents = _profiled(program, plugin, [x], opts)
+    assert _bits(outs2) == _bits(plain2)
+    _check_one_op_event_per_claimed_node(low, events, bevents)
+    rt, low = _delegated(program, plugin)
+    with pytest.raises(ddk.DDKError) as e:
+        rt.method(low, options={"profile": True, "xnnpack.profile": "per_op"})
+    assert "xnnpack.profile" in e.value.message
+    rt.close()

@@ -8,7 +8,9 @@
  *
  *   header  xb_header
  *   values  num_values x xb_value   (value i becomes XNNPACK value id i)
- *   ops     num_ops x xb_op
+ *   ops     num_ops x xb_op: the XNNPACK ops in execution order, then one
+ *           XB_OP_ABSORBED record per partition node that has no op of its
+ *           own (format 2; the per-node profiler reports those nodes)
  *   data    static tensor data and per-channel scales, 64-byte aligned
  *
  * init keeps pointers into the blob's data (XNNPACK requires static data
@@ -20,7 +22,7 @@
 #include <stdint.h>
 
 #define XB_MAGIC "XNNB"
-#define XB_FORMAT 1u
+#define XB_FORMAT 2u /* 2: XB_OP_ABSORBED records; init still reads 1 */
 #define XB_MAX_DIMS 6u
 #define XB_ALIGN 64u
 
@@ -95,7 +97,18 @@ enum {
   XB_OP_RESHAPE,        /* output dims are the output value's dims */
   XB_OP_RESIZE_BILINEAR, /* p[0] height, p[1] width, p[2] align_corners */
   XB_OP_CONVERT,
+  XB_OP_ABSORBED, /* no XNNPACK op (format 2): node node_index's work is done
+                     at preprocess or inside the op of program node p[0]
+                     (XB_NONE: none); p[1] says how (XB_ABSORB_*). No
+                     inputs, output XB_NONE; always after the real ops. */
   XB_OP_COUNT_
+};
+
+/* XB_OP_ABSORBED p[1] */
+enum {
+  XB_ABSORB_FOLDED = 1, /* folded into constants at preprocess (a weight
+                           transform, a batch norm into a filter) */
+  XB_ABSORB_FUSED = 2,  /* runs inside p[0]'s op (int8 q/dq, activation) */
 };
 
 #define XB_NONE UINT32_MAX

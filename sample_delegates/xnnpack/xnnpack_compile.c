@@ -9,7 +9,10 @@
  *    folded into the convolution before it;
  *  - int8: dequantize -> conv/add [-> relu/clamp] -> quantize becomes one
  *    XNNPACK qs8 op with per-channel (qc8) filters; any other q/dq is a
- *    convert, so the rest runs in float32 inside the same runtime.
+ *    convert, so the rest runs in float32 inside the same runtime;
+ *  - profiling: each op carries its program node, and each partition node
+ *    without an op of its own gets an XB_OP_ABSORBED record naming the node
+ *    whose op does its work, so a profile accounts for every claimed node.
  */
 #include <math.h>
 #include <string.h>
@@ -40,6 +43,8 @@ typedef struct comp {
   uint32_t* ext_in;   /* per graph value: partition input index or NONE */
   uint32_t* ext_out;  /* per graph value: partition output index or NONE */
   uint8_t* skip;      /* per node: 1 folded into another op; 2 fused head */
+  uint32_t* owner;    /* per node: the node whose op does its work (itself
+                         once it has an op), or XB_NONE */
   void* matches;      /* per node: qmatch of a fused int8 pattern */
   uint32_t* fused_reads; /* per value: reads absorbed by fused int8 ops */
   uint8_t* qknown;    /* per value: int8 qparams known */
@@ -362,6 +367,7 @@ static xb_op* new_op(comp* c, uint32_t kind, uint32_t node, uint32_t out,
   memset(&op, 0, sizeof op);
   op.kind = kind;
   op.node_index = c->g->nodes[node].node_index;
+  if (kind != XB_OP_ABSORBED) c->owner[node] = node;
   op.output = out;
   op.num_inputs = n_in;
   op.inputs[0] = in0;
@@ -688,6 +694,7 @@ static bool emit_conv(comp* c, uint32_t k) {
       bias[o] = bias[o] * scale[o] + shift[o];
     }
     c->skip[r] = 1;
+    c->owner[r] = k;
     y = c->g->nodes[r].outputs[0];
   }
   uint64_t fd[4] = {(uint64_t)OC, (uint64_t)KH, (uint64_t)KW, (uint64_t)ICg};
@@ -940,6 +947,41 @@ static bool emit_node(comp* c, uint32_t k) {
   }
 }
 
+/* ---- absorbed nodes (profiling) ------------------------------------------ */
+
+/* The node whose op does node k's work: its owner when known, else (a
+ * weight transform, a dequantize all of whose readers were fused) the
+ * owner of the first node reading one of its outputs; XB_NONE if none. */
+static uint32_t owner_of(comp* c, uint32_t k, uint32_t depth) {
+  if (c->owner[k] != XB_NONE || depth > 32) return c->owner[k];
+  const ddk_node_view* n = &c->g->nodes[k];
+  for (uint32_t j = k + 1; j < c->g->num_nodes; ++j) {
+    const ddk_node_view* r = &c->g->nodes[j];
+    for (uint32_t i = 0; i < r->num_args; ++i) {
+      if (r->args[i].kind != DDK_ARG_TENSOR) continue;
+      for (uint32_t o = 0; o < n->num_outputs; ++o)
+        if (r->args[i].u.tensor == n->outputs[o]) return owner_of(c, j, depth + 1);
+    }
+  }
+  return XB_NONE;
+}
+
+/* One XB_OP_ABSORBED record per partition node without an op. */
+static bool emit_absorbed(comp* c) {
+  for (uint32_t k = 0; k < c->g->num_nodes; ++k) {
+    if (c->owner[k] == k) continue;
+    const ddk_node_view* n = &c->g->nodes[k];
+    uint32_t own = owner_of(c, k, 0);
+    bool folded = xnn_node_rule(&c->f, n) == XNN_ROLE_FOLD ||
+                  n->op_id == DDK_OP_ATEN_NATIVE_BATCH_NORM_LEGIT_NO_TRAINING;
+    xb_op* op = new_op(c, XB_OP_ABSORBED, k, XB_NONE, 0, XB_NONE, XB_NONE, XB_NONE);
+    if (op == NULL) return false;
+    op->p[0] = own == XB_NONE ? XB_NONE : c->g->nodes[own].node_index;
+    op->p[1] = folded ? XB_ABSORB_FOLDED : XB_ABSORB_FUSED;
+  }
+  return true;
+}
+
 /* ---- int8 parameters ---------------------------------------------------- */
 
 static bool note_q(comp* c, uint32_t v, double scale, int64_t zp, uint32_t k) {
@@ -991,6 +1033,7 @@ static void comp_free(comp* c) {
   if (c->qzp) a->free(a->self, c->qzp, nv * 4);
   if (c->qknown) a->free(a->self, c->qknown, nv);
   if (c->skip) a->free(a->self, c->skip, nn);
+  if (c->owner) a->free(a->self, c->owner, nn * 4);
   if (c->matches) a->free(a->self, c->matches, nn * sizeof(qmatch));
   for (uint32_t i = 0; i < c->num_temps; ++i)
     a->free(a->self, c->temps[i].p, c->temps[i].size);
@@ -1031,9 +1074,12 @@ ddk_status xnn_preprocess(const ddk_backend* self, const ddk_graph_view* g,
   c->qzp = zalloc(a, nv * 4);
   c->qknown = zalloc(a, nv);
   c->skip = zalloc(a, nn);
+  c->owner = zalloc(a, nn * 4);
+  if (c->owner) memset(c->owner, 0xff, nn * 4); /* XB_NONE */
   ddk_status st = DDK_OK;
   if (!c->vid || !c->ext_in || !c->ext_out || !c->fused_reads || !c->qscale ||
-      !c->qzp || !c->qknown || !c->skip || !xnn_facts_init(&c->f, g, a)) {
+      !c->qzp || !c->qknown || !c->skip || !c->owner ||
+      !xnn_facts_init(&c->f, g, a)) {
     ddk_set_error(err, err_cap, "xnnpack: out of memory in preprocess");
     st = DDK_OUT_OF_MEMORY;
     goto cleanup;
@@ -1071,7 +1117,11 @@ ddk_status xnn_preprocess(const ddk_backend* self, const ddk_graph_view* g,
       continue;
     c->skip[k] = 2; /* the head of a fused op */
     c->skip[m->qn] = 1;
-    if (m->act_node != XB_NONE) c->skip[m->act_node] = 1;
+    c->owner[m->qn] = k;
+    if (m->act_node != XB_NONE) {
+      c->skip[m->act_node] = 1;
+      c->owner[m->act_node] = k;
+    }
     c->fused_reads[xa_tensor(n, 0)]++;
     if (n->op_id == DDK_OP_ATEN_ADD_TENSOR) c->fused_reads[xa_tensor(n, 1)]++;
   }
@@ -1092,6 +1142,7 @@ ddk_status xnn_preprocess(const ddk_backend* self, const ddk_graph_view* g,
     }
     emit_node(c, k);
   }
+  if (ok(c)) emit_absorbed(c);
   if (!ok(c)) {
     st = c->st;
     goto cleanup;
@@ -1123,7 +1174,7 @@ ddk_status xnn_preprocess(const ddk_backend* self, const ddk_graph_view* g,
     out_blob->data = blob;
     out_blob->size = total;
     ddk_set_error(out_blob->compat, sizeof out_blob->compat,
-                  "xnnpack:fmt=1;xnnpack=debian-0.0~git20220216");
+                  "xnnpack:fmt=2;xnnpack=debian-0.0~git20220216");
   }
 cleanup:
   comp_free(c);

@@ -1,7 +1,8 @@
 /*
  * xnnpack_runtime.c — the XNNPACK delegate's vtable: query, init, execute,
- * destroy (partition and preprocess live in xnnpack_partition.c and
- * xnnpack_compile.c).
+ * destroy, set_profiling (partition and preprocess live in
+ * xnnpack_partition.c and xnnpack_compile.c, the per-node profiler in
+ * xnnpack_profile.c).
  *
  * init replays the blob as xnn_define_* calls and creates the XNNPACK
  * runtime once (weights are packed there), with a pthreadpool of
@@ -11,18 +12,33 @@
  * buffers made at init. xnn_setup_runtime runs again only when a tensor's
  * address changed since the last execute.
  *
+ * Profiling (the sink enabled at init, or set_profiling): XNNPACK 2022 has
+ * no per-operator timing (xnn_get_runtime_profiling_info came later), so a
+ * profiled execute runs the fused runtime once (one DDK_PROFILE_OTHER
+ * event, "xnnpack: fused runtime") and then the per-node profiler: the
+ * same ops, one small runtime per program node, each timed (one
+ * DDK_PROFILE_OP event per node, xnnpack_profile.c). The per-node runs
+ * write the outputs last; they compute what the fused runtime computes.
+ * Turning profiling on builds the per-node runtimes, turning it off frees
+ * them. Boundary layout copies are DDK_PROFILE_COPY events either way.
+ *
  * Options:
  *   xnnpack.num_threads  int, 1..64 (default 1): threads of the pool
+ *   xnnpack.profile      what a profiled execute reports: "per_node"
+ *                        (default) the fused runtime and then every node;
+ *                        "per_node_only" the nodes alone (half the work; the
+ *                        outputs then come from the per-node runs alone);
+ *                        "fused" one OP event for the whole runtime, no
+ *                        per-node runs (profiling at no extra cost)
  */
 #define _GNU_SOURCE /* RTLD_NODELETE */
 #include <dlfcn.h>
-#include <pthreadpool.h>
+#include <stdio.h>
 #include <string.h>
-#include <xnnpack.h>
 
-#include "xnnpack_internal.h"
+#include "xnnpack_exec.h"
 
-#define XNN_COMPAT_PREFIX "xnnpack:fmt=1"
+#define XNN_COMPAT_PREFIX "xnnpack:fmt="
 
 typedef struct xnn_external {
   uint32_t id;        /* XNNPACK value id */
@@ -45,11 +61,15 @@ struct ddk_delegate_handle {
   struct xnn_external_value* bound;
   bool setup_done;
   bool profiling;
+  bool per_node;               /* xnnpack.profile=per_node[_only] */
+  bool skip_fused;             /* xnnpack.profile=per_node_only */
+  xnn_blob_view blob;          /* borrowed: the blob lives until destroy */
+  xnn_node_profiler* profiler; /* built while profiling per node */
 };
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static const char* xnn_status_str(enum xnn_status s) {
+const char* xnn_status_str(enum xnn_status s) {
   switch (s) {
     case xnn_status_success: return "success";
     case xnn_status_uninitialized: return "uninitialized";
@@ -145,79 +165,84 @@ static size_t datatype_size(uint32_t dt) {
   return dt == XB_QINT8 || dt == XB_QCINT8 ? 1 : 4;
 }
 
-static ddk_status define_values(xnn_subgraph_t sg, const xb_header* h,
-                                const xb_value* vals, const uint8_t* data,
-                                char* err, size_t err_cap) {
-  for (uint32_t i = 0; i < h->num_values; ++i) {
-    const xb_value* v = &vals[i];
-    if (v->rank > XB_MAX_DIMS) {
-      xnn_errorf(err, err_cap, "xnnpack: blob value %u has rank %u", i, v->rank);
+size_t xnn_blob_value_bytes(const xnn_blob_view* b, uint32_t v) {
+  size_t n = datatype_size(b->vals[v].datatype);
+  for (uint32_t d = 0; d < b->vals[v].rank && d < XB_MAX_DIMS; ++d)
+    n *= (size_t)b->vals[v].dims[d];
+  return n;
+}
+
+ddk_status xnn_define_blob_value(xnn_subgraph_t sg, const xnn_blob_view* b,
+                                 uint32_t i, uint32_t id, uint32_t flags,
+                                 char* err, size_t err_cap) {
+  const xb_value* v = &b->vals[i];
+  if (v->rank > XB_MAX_DIMS) {
+    xnn_errorf(err, err_cap, "xnnpack: blob value %u has rank %u", i, v->rank);
+    return DDK_INCOMPATIBLE_BLOB;
+  }
+  size_t dims[XB_MAX_DIMS];
+  size_t count = 1;
+  for (uint32_t d = 0; d < v->rank; ++d) {
+    dims[d] = (size_t)v->dims[d];
+    count *= dims[d];
+  }
+  const void* p = NULL;
+  if (v->flags & XB_STATIC) {
+    if (v->data_offset + count * datatype_size(v->datatype) > b->hd.data_size) {
+      xnn_errorf(err, err_cap, "xnnpack: blob value %u data out of range", i);
       return DDK_INCOMPATIBLE_BLOB;
     }
-    size_t dims[XB_MAX_DIMS];
-    size_t count = 1;
-    for (uint32_t d = 0; d < v->rank; ++d) {
-      dims[d] = (size_t)v->dims[d];
-      count *= dims[d];
-    }
-    uint32_t flags = 0;
-    if (v->flags & XB_EXTERNAL_INPUT) flags |= XNN_VALUE_FLAG_EXTERNAL_INPUT;
-    if (v->flags & XB_EXTERNAL_OUTPUT) flags |= XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
-    const void* p = NULL;
-    if (v->flags & XB_STATIC) {
-      if (v->data_offset + count * datatype_size(v->datatype) > h->data_size) {
-        xnn_errorf(err, err_cap, "xnnpack: blob value %u data out of range", i);
+    p = b->data + v->data_offset;
+  }
+  uint32_t got = XNN_INVALID_VALUE_ID;
+  enum xnn_status s;
+  switch (v->datatype) {
+    case XB_FP32:
+      s = xnn_define_tensor_value(sg, xnn_datatype_fp32, v->rank, dims, p, id,
+                                  flags, &got);
+      break;
+    case XB_QINT8:
+      s = xnn_define_quantized_tensor_value(sg, xnn_datatype_qint8,
+                                            v->zero_point, v->scale, v->rank,
+                                            dims, p, id, flags, &got);
+      break;
+    case XB_QCINT8:
+    case XB_QCINT32: {
+      uint64_t ch = v->dims[v->channel_dim];
+      if (v->channel_dim >= v->rank ||
+          v->scales_offset + ch * sizeof(float) > b->hd.data_size) {
+        xnn_errorf(err, err_cap, "xnnpack: blob value %u scales out of range", i);
         return DDK_INCOMPATIBLE_BLOB;
       }
-      p = data + v->data_offset;
+      s = xnn_define_channelwise_quantized_tensor_value(
+          sg, v->datatype == XB_QCINT8 ? xnn_datatype_qcint8 : xnn_datatype_qcint32,
+          (const float*)(b->data + v->scales_offset), v->rank, v->channel_dim,
+          dims, p, id, flags, &got);
+      break;
     }
-    uint32_t id = XNN_INVALID_VALUE_ID;
-    enum xnn_status s;
-    switch (v->datatype) {
-      case XB_FP32:
-        s = xnn_define_tensor_value(sg, xnn_datatype_fp32, v->rank, dims, p, i,
-                                    flags, &id);
-        break;
-      case XB_QINT8:
-        s = xnn_define_quantized_tensor_value(sg, xnn_datatype_qint8,
-                                              v->zero_point, v->scale, v->rank,
-                                              dims, p, i, flags, &id);
-        break;
-      case XB_QCINT8:
-      case XB_QCINT32: {
-        uint64_t ch = v->dims[v->channel_dim];
-        if (v->channel_dim >= v->rank ||
-            v->scales_offset + ch * sizeof(float) > h->data_size) {
-          xnn_errorf(err, err_cap, "xnnpack: blob value %u scales out of range", i);
-          return DDK_INCOMPATIBLE_BLOB;
-        }
-        s = xnn_define_channelwise_quantized_tensor_value(
-            sg, v->datatype == XB_QCINT8 ? xnn_datatype_qcint8 : xnn_datatype_qcint32,
-            (const float*)(data + v->scales_offset), v->rank, v->channel_dim,
-            dims, p, i, flags, &id);
-        break;
-      }
-      default:
-        xnn_errorf(err, err_cap, "xnnpack: blob value %u has datatype %u", i,
-                   v->datatype);
-        return DDK_INCOMPATIBLE_BLOB;
-    }
-    if (s != xnn_status_success || id != i) {
-      xnn_errorf(err, err_cap, "xnnpack: defining value %u failed: %s", i,
-                 xnn_status_str(s));
-      return DDK_BACKEND_FAILURE;
-    }
+    default:
+      xnn_errorf(err, err_cap, "xnnpack: blob value %u has datatype %u", i,
+                 v->datatype);
+      return DDK_INCOMPATIBLE_BLOB;
+  }
+  if (s != xnn_status_success || got != id) {
+    xnn_errorf(err, err_cap, "xnnpack: defining value %u failed: %s", i,
+               xnn_status_str(s));
+    return DDK_BACKEND_FAILURE;
   }
   return DDK_OK;
 }
 
-static enum xnn_status define_op(xnn_subgraph_t sg, const xb_op* o,
-                                 const xb_value* vals) {
+/* blob value v as sg's value id */
+#define MAPPED(v) ((v) == XB_NONE ? XNN_INVALID_VALUE_ID : map ? map[(v)] : (v))
+
+enum xnn_status xnn_define_blob_op(xnn_subgraph_t sg, const xnn_blob_view* bv,
+                                   const xb_op* o, const uint32_t* map) {
   const uint32_t* p = o->p;
-  uint32_t a = o->inputs[0], b = o->inputs[1], c = o->inputs[2];
-  uint32_t y = o->output;
+  uint32_t a = MAPPED(o->inputs[0]), b = MAPPED(o->inputs[1]);
+  uint32_t bias = MAPPED(o->inputs[2]);
+  uint32_t y = MAPPED(o->output);
   float lo = o->out_min, hi = o->out_max;
-  uint32_t bias = c == XB_NONE ? XNN_INVALID_VALUE_ID : c;
   switch (o->kind) {
     case XB_OP_CONV2D:
       return xnn_define_convolution_2d(sg, p[0], p[1], p[2], p[3], p[4], p[5],
@@ -267,9 +292,11 @@ static enum xnn_status define_op(xnn_subgraph_t sg, const xb_op* o,
           sg, p[0], p[1], a, y, p[2] ? XNN_FLAG_ALIGN_CORNERS : 0);
     case XB_OP_CONVERT: return xnn_define_convert(sg, a, y, 0);
     case XB_OP_RESHAPE: {
+      const xb_value* out = &bv->vals[o->output];
       size_t dims[XB_MAX_DIMS];
-      for (uint32_t i = 0; i < vals[y].rank; ++i) dims[i] = (size_t)vals[y].dims[i];
-      return xnn_define_static_reshape(sg, vals[y].rank, dims, a, y, 0);
+      for (uint32_t i = 0; i < out->rank && i < XB_MAX_DIMS; ++i)
+        dims[i] = (size_t)out->dims[i];
+      return xnn_define_static_reshape(sg, out->rank, dims, a, y, 0);
     }
     default: return xnn_status_invalid_parameter;
   }
@@ -277,6 +304,7 @@ static enum xnn_status define_op(xnn_subgraph_t sg, const xb_op* o,
 
 static void free_handle(ddk_delegate_handle* h) {
   const ddk_allocator* a = &h->services->allocator;
+  xnn_node_profiler_destroy(h->profiler); /* before the pool it uses */
   if (h->runtime) xnn_delete_runtime(h->runtime);
   if (h->pool) pthreadpool_destroy(h->pool);
   uint32_t n = h->num_inputs + h->num_outputs;
@@ -288,6 +316,25 @@ static void free_handle(ddk_delegate_handle* h) {
   }
   if (h->bound) a->free(a->self, h->bound, sizeof(*h->bound) * (n + 1));
   a->free(a->self, h, sizeof *h);
+}
+
+/* Builds the per-node profiler when profiling per node and it is not
+ * built yet. A failure is logged and returned; profiling then reports the
+ * fused runtime only (execute never fails for want of it). */
+static ddk_status start_node_profiler(ddk_delegate_handle* h) {
+  if (!h->per_node || h->profiler != NULL) return DDK_OK;
+  char why[256] = "";
+  ddk_status st = xnn_node_profiler_create(&h->blob, h->pool, h->services,
+                                           &h->profiler, why, sizeof why);
+  const ddk_logger* log = &h->services->logger;
+  if (st != DDK_OK && log->log != NULL) {
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "per-node profiling unavailable, reporting the fused runtime "
+             "only: %s", why);
+    log->log(log->self, DDK_LOG_WARNING, "xnnpack", msg);
+  }
+  return st;
 }
 
 /* The external tensors, from the blob's values flagged external. */
@@ -348,11 +395,14 @@ static ddk_status xnn_init(const ddk_backend* self, const void* blob,
                            size_t err_cap) {
   (void)self;
   *out_handle = NULL;
-  if (compat == NULL ||
-      strncmp(compat, XNN_COMPAT_PREFIX, strlen(XNN_COMPAT_PREFIX)) != 0) {
+  /* "xnnpack:fmt=1" or "=2" (format 2 only adds XB_OP_ABSORBED records) */
+  const size_t pre = strlen(XNN_COMPAT_PREFIX);
+  if (compat == NULL || strncmp(compat, XNN_COMPAT_PREFIX, pre) != 0 ||
+      (compat[pre] != '1' && compat[pre] != '2') ||
+      (compat[pre + 1] != ';' && compat[pre + 1] != '\0')) {
     xnn_errorf(err, err_cap,
-               "xnnpack: blob compatibility '%s' is not " XNN_COMPAT_PREFIX,
-               compat ? compat : "(null)");
+               "xnnpack: blob compatibility '%s' is not " XNN_COMPAT_PREFIX
+               "1 or 2", compat ? compat : "(null)");
     return DDK_INCOMPATIBLE_BLOB;
   }
   xb_header hd;
@@ -363,7 +413,7 @@ static ddk_status xnn_init(const ddk_backend* self, const void* blob,
   memcpy(&hd, blob, sizeof hd);
   uint64_t head = sizeof hd + (uint64_t)hd.num_values * sizeof(xb_value) +
                   (uint64_t)hd.num_ops * sizeof(xb_op);
-  if (memcmp(hd.magic, XB_MAGIC, 4) != 0 || hd.format != XB_FORMAT ||
+  if (memcmp(hd.magic, XB_MAGIC, 4) != 0 || hd.format < 1 || hd.format > XB_FORMAT ||
       hd.num_values > (1u << 24) || hd.num_ops > (1u << 24) ||
       head > hd.data_offset || hd.data_offset > blob_size ||
       hd.data_size > blob_size - hd.data_offset || hd.data_offset % XB_ALIGN) {
@@ -386,7 +436,14 @@ static ddk_status xnn_init(const ddk_backend* self, const void* blob,
   const uint8_t* base = blob;
   const xb_value* vals = (const xb_value*)(base + sizeof hd);
   const xb_op* ops = (const xb_op*)(base + sizeof hd + hd.num_values * sizeof(xb_value));
-  const uint8_t* data = base + hd.data_offset;
+  const char* mode = ddk_options_get_string(options, "xnnpack.profile", "per_node");
+  if (strcmp(mode, "per_node") != 0 && strcmp(mode, "per_node_only") != 0 &&
+      strcmp(mode, "fused") != 0) {
+    xnn_errorf(err, err_cap,
+               "xnnpack: option xnnpack.profile='%s' is not per_node, "
+               "per_node_only or fused", mode);
+    return DDK_INVALID_ARGUMENT;
+  }
 
   const ddk_allocator* a = &services->allocator;
   ddk_delegate_handle* h = a->alloc(a->self, sizeof *h, 64);
@@ -396,10 +453,12 @@ static ddk_status xnn_init(const ddk_backend* self, const void* blob,
   }
   memset(h, 0, sizeof *h);
   h->services = services;
-  h->num_ops = hd.num_ops;
   h->num_inputs = hd.num_inputs;
   h->num_outputs = hd.num_outputs;
   h->profiling = services->profiler.enabled;
+  h->per_node = strcmp(mode, "fused") != 0;
+  h->skip_fused = strcmp(mode, "per_node_only") == 0;
+  h->blob = (xnn_blob_view){hd, vals, ops, base + hd.data_offset};
   uint32_t n = hd.num_inputs + hd.num_outputs;
   h->ext = a->alloc(a->self, sizeof(xnn_external) * (n + 1), 64);
   h->bound = a->alloc(a->self, sizeof(*h->bound) * (n + 1), 64);
@@ -418,11 +477,17 @@ static ddk_status xnn_init(const ddk_backend* self, const void* blob,
     st = DDK_BACKEND_FAILURE;
     goto cleanup;
   }
-  st = define_values(sg, &hd, vals, data, err, err_cap);
+  for (uint32_t i = 0; i < hd.num_values && st == DDK_OK; ++i) {
+    uint32_t flags = 0;
+    if (vals[i].flags & XB_EXTERNAL_INPUT) flags |= XNN_VALUE_FLAG_EXTERNAL_INPUT;
+    if (vals[i].flags & XB_EXTERNAL_OUTPUT) flags |= XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
+    st = xnn_define_blob_value(sg, &h->blob, i, i, flags, err, err_cap);
+  }
   if (st != DDK_OK) goto cleanup;
   for (uint32_t i = 0; i < hd.num_ops; ++i) {
     const xb_op* o = &ops[i];
-    for (uint32_t k = 0; k < o->num_inputs && k < 3; ++k)
+    if (o->kind == XB_OP_ABSORBED) continue; /* a note for the profiler */
+    for (uint32_t k = 0; k < 3; ++k) /* all three: the profiler maps them */
       if (o->inputs[k] != XB_NONE && o->inputs[k] >= hd.num_values) o = NULL;
     if (o != NULL && o->output >= hd.num_values) o = NULL;
     if (o == NULL) {
@@ -430,7 +495,7 @@ static ddk_status xnn_init(const ddk_backend* self, const void* blob,
       st = DDK_INCOMPATIBLE_BLOB;
       goto cleanup;
     }
-    enum xnn_status s = define_op(sg, o, vals);
+    enum xnn_status s = xnn_define_blob_op(sg, &h->blob, o, NULL);
     if (s != xnn_status_success) {
       xnn_errorf(err, err_cap,
                  "xnnpack: defining op %u (kind %u, program node %u) failed: %s",
@@ -438,6 +503,7 @@ static ddk_status xnn_init(const ddk_backend* self, const void* blob,
       st = DDK_BACKEND_FAILURE;
       goto cleanup;
     }
+    h->num_ops++;
   }
   if (threads > 1) {
     h->pool = pthreadpool_create((size_t)threads);
@@ -461,6 +527,7 @@ cleanup:
     free_handle(h);
     return st;
   }
+  if (h->profiling) start_node_profiler(h); /* a failure only warns */
   *out_handle = h;
   return DDK_OK;
 }
@@ -474,7 +541,7 @@ static uint64_t now(const ddk_delegate_handle* h) {
 
 static void emit_event(const ddk_delegate_handle* h, uint32_t kind,
                        const char* name, uint64_t t0, uint64_t t1,
-                       uint64_t bytes) {
+                       uint64_t bytes, const char* detail) {
   const ddk_profiler_sink* p = &h->services->profiler;
   if (p->emit == NULL) return;
   ddk_profile_event e;
@@ -486,6 +553,7 @@ static void emit_event(const ddk_delegate_handle* h, uint32_t kind,
   e.start_ns = t0;
   e.end_ns = t1;
   e.bytes = bytes;
+  e.detail = detail;
   p->emit(p->self, &e);
 }
 
@@ -517,7 +585,7 @@ static ddk_status xnn_execute(ddk_delegate_handle* h,
                h ? h->num_inputs : 0, h ? h->num_outputs : 0);
     return DDK_INVALID_ARGUMENT;
   }
-  bool prof = h->profiling;
+  bool prof = h->profiling && h->services->profiler.emit != NULL;
   uint64_t t0 = prof ? now(h) : 0, copied = 0;
   bool changed = !h->setup_done;
   for (uint32_t i = 0; i < num_inputs; ++i) {
@@ -549,7 +617,9 @@ static ddk_status xnn_execute(ddk_delegate_handle* h,
     *b = (struct xnn_external_value){e->id, p};
   }
   uint64_t t1 = prof ? now(h) : 0;
-  if (prof && copied) emit_event(h, DDK_PROFILE_COPY, "xnnpack: inputs to NHWC", t0, t1, copied);
+  if (prof && copied)
+    emit_event(h, DDK_PROFILE_COPY, "xnnpack: inputs to NHWC", t0, t1, copied, NULL);
+  bool rebind = changed;
   if (changed) {
     enum xnn_status s = xnn_setup_runtime(h->runtime, num_inputs + num_outputs, h->bound);
     if (s != xnn_status_success) {
@@ -560,14 +630,32 @@ static ddk_status xnn_execute(ddk_delegate_handle* h,
     }
     h->setup_done = true;
   }
-  enum xnn_status s = xnn_invoke_runtime(h->runtime);
-  if (s != xnn_status_success) {
-    xnn_errorf(err, err_cap, "xnnpack: xnn_invoke_runtime failed: %s",
-               xnn_status_str(s));
-    return DDK_BACKEND_FAILURE;
+  const bool per_node = prof && h->profiler != NULL;
+  if (!(per_node && h->skip_fused)) {
+    enum xnn_status s = xnn_invoke_runtime(h->runtime);
+    if (s != xnn_status_success) {
+      xnn_errorf(err, err_cap, "xnnpack: xnn_invoke_runtime failed: %s",
+                 xnn_status_str(s));
+      return DDK_BACKEND_FAILURE;
+    }
   }
   uint64_t t2 = prof ? now(h) : 0;
-  if (prof) emit_event(h, DDK_PROFILE_OP, "xnnpack: runtime", t1, t2, 0);
+  if (per_node) {
+    /* the fused runtime's time, then every node's own time */
+    if (!h->skip_fused) {
+      char detail[96];
+      snprintf(detail, sizeof detail, "mode=fused;xnn_ops=%u;per_node_build_ns=%llu",
+               h->num_ops, (unsigned long long)xnn_node_profiler_build_ns(h->profiler));
+      emit_event(h, DDK_PROFILE_OTHER, "xnnpack: fused runtime", t1, t2, 0, detail);
+    }
+    ddk_status st = xnn_node_profiler_run(h->profiler, h->bound,
+                                          num_inputs + num_outputs, rebind, err,
+                                          err_cap);
+    if (st != DDK_OK) return st;
+    t2 = now(h);
+  } else if (prof) {
+    emit_event(h, DDK_PROFILE_OP, "xnnpack: runtime", t1, t2, 0, "mode=fused");
+  }
   copied = 0;
   for (uint32_t i = 0; i < num_outputs; ++i) {
     xnn_external* e = &h->ext[num_inputs + i];
@@ -575,7 +663,8 @@ static ddk_status xnn_execute(ddk_delegate_handle* h,
     to_nchw(outputs[i]->data, e->staging, e->sizes, e->elem);
     copied += e->bytes;
   }
-  if (prof && copied) emit_event(h, DDK_PROFILE_COPY, "xnnpack: outputs to NCHW", t2, now(h), copied);
+  if (prof && copied)
+    emit_event(h, DDK_PROFILE_COPY, "xnnpack: outputs to NCHW", t2, now(h), copied, NULL);
   return DDK_OK;
 }
 
@@ -583,9 +672,15 @@ static void xnn_destroy(ddk_delegate_handle* h) {
   if (h != NULL) free_handle(h);
 }
 
+/* On: builds the per-node runtimes (xnnpack.profile=per_node), so that
+ * no profiled execute pays for it. Off: frees them (they hold a second
+ * copy of the packed weights). */
 static ddk_status xnn_set_profiling(ddk_delegate_handle* h, bool enabled) {
   if (h == NULL) return DDK_INVALID_ARGUMENT;
   h->profiling = enabled;
+  if (enabled) return start_node_profiler(h);
+  xnn_node_profiler_destroy(h->profiler);
+  h->profiler = NULL;
   return DDK_OK;
 }
 
