@@ -14,7 +14,8 @@ DEB_PKGS=(cmake make gcc g++ clang libclang-rt-14-dev pkg-config libbenchmark-de
           libvulkan-dev mesa-vulkan-drivers glslc vulkan-tools)
 # pip name[:import name]
 # torchvision: the zoo's vision models; torchao: PT2E int8 quantisation (python/ddk/quantize.py)
-PY_PKGS=(numpy pytest pytest-xdist:xdist torch torchvision torchao)
+# matplotlib: `ddk profile --plot/--html` (python/ddk/profile_report.py)
+PY_PKGS=(numpy pytest pytest-xdist:xdist torch torchvision torchao matplotlib)
 
 missing_deb=()
 for p in "${DEB_PKGS[@]}"; do

@@ -1,4 +1,4 @@
-"""The Python half of the `ddk` command line: export, zoo, compare.
+"""The Python half of the `ddk` command line: export, zoo, compare, profile.
 
     ddk export SPEC --out FILE [--seed N] [--input-size N]
                [--input-shape 1x3x224x224[:dtype] ...] [--no-check]
@@ -6,12 +6,15 @@
     ddk zoo build NAME... --out DIR [--seed N] [--input-size N]   (NAME: a model or "all")
     ddk compare PROGRAM --module NAME [--input FILE.npy ...] [--seed N]
                 [--input-size N] [--backend NAME_OR_PATH ...] [--json] [--layers]
+    ddk profile PROGRAM [--backend B ...] [--iterations N] [--warmup N] [--threads N]
+                [--compare [--compare-backend B ...]] [--input FILE.npy ...]
+                [--option K=V ...] [--json F] [--csv F] [--trace F] [--plot F.png] [--html F]
 
 SPEC (export) and NAME (compare --module) are a zoo model name, or
 ``path/to/file.py:callable`` / ``package.module:callable`` returning an
 nn.Module or (module, example_inputs).
 
-The C `ddk` binary hands these three commands to ``python3 -m ddk``; the
+The C `ddk` binary hands these four commands to ``python3 -m ddk``; the
 same commands run directly as ``python3 -m ddk export ...``.
 
 Exit status: 0 success; 1 a comparison that fails its tolerance, or a
@@ -83,10 +86,24 @@ def _parser() -> argparse.ArgumentParser:
     pf.add_argument("--input", action="append", default=[], help=".npy input (in order)")
     pf.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="option for lowering and the method (typed as in the C CLI)")
+    pf.add_argument("--threads", type=int, metavar="N",
+                    help="threads for the backends that take a thread option "
+                    "(xnnpack.num_threads); the portable kernels are single-threaded")
+    pf.add_argument("--compare", action="store_true",
+                    help="profile twice and compare per node: portable (or the "
+                    "--compare-backend backends) against the --backend backends")
+    pf.add_argument("--compare-backend", action="append", default=[], metavar="B",
+                    help="with --compare: side B (repeat); --backend is then side A")
     pf.add_argument("--json", metavar="FILE", help="write the report as JSON")
     pf.add_argument("--csv", metavar="FILE", help="write the per-op rows as CSV")
     pf.add_argument("--trace", metavar="FILE",
                     help="write a Chrome/Perfetto trace of the last profiled execute")
+    pf.add_argument("--plot", metavar="PNG", help="draw per-op time (needs matplotlib)")
+    pf.add_argument("--plot-top", type=int, default=25, metavar="N",
+                    help="ops in the plot (the N slowest)")
+    pf.add_argument("--html", metavar="FILE",
+                    help="a self-contained HTML report (table, and the plot when "
+                    "matplotlib is installed)")
     return ap
 
 
@@ -107,20 +124,45 @@ def _parse_option(text: str):
 
 def _cmd_profile(args) -> int:
     from ddk import profile as prof
+    from ddk import profile_report as pr
 
-    report = prof.profile(args.program, args.backend, iterations=args.iterations,
-                          warmup=args.warmup, options=dict(map(_parse_option, args.option)),
-                          inputs=args.input or None)
-    print(prof.format_table(report))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({k: v for k, v in report.items() if k != "trace_events"}, f, indent=1)
-    if args.csv:
-        with open(args.csv, "w") as f:
-            f.write(prof.to_csv(report))
-    if args.trace:
-        with open(args.trace, "w") as f:
-            f.write(prof.to_trace(report))
+    if args.plot:
+        pr.require_matplotlib()
+    if args.plot_top < 1:
+        raise ValueError(f"--plot-top {args.plot_top}: expected N >= 1")
+    compare = args.compare or bool(args.compare_backend)
+    kw = dict(iterations=args.iterations, warmup=args.warmup, threads=args.threads,
+              options=dict(map(_parse_option, args.option)), inputs=args.input or None)
+    if compare:
+        if args.compare_backend:
+            if not args.backend:
+                raise ValueError("--compare-backend needs --backend (side A)")
+            side_a, side_b = args.backend, args.compare_backend
+        else:
+            side_a, side_b = [], args.backend
+        cmp = prof.compare(args.program, side_a, side_b, **kw)
+        report = None
+        print(prof.format_compare(cmp))
+        data, rows_csv = prof.compare_json(cmp), prof.compare_to_csv(cmp)
+        trace = prof.to_trace(*cmp["_traces"]) if args.trace else None
+    else:
+        report = prof.profile(args.program, args.backend, **kw)
+        cmp = None
+        print(prof.format_table(report))
+        data, rows_csv = prof.to_json(report), prof.to_csv(report)
+        trace = prof.to_trace(report) if args.trace else None
+    outputs = [(args.json, lambda: json.dumps(data, indent=1)), (args.csv, lambda: rows_csv),
+               (args.trace, lambda: trace)]
+    for path, text in outputs:
+        if path:
+            with open(path, "w") as f:
+                f.write(text())
+    if args.plot:
+        pr.write_plot(args.plot, report=report, compare=cmp, top=args.plot_top)
+    if args.html:
+        note = pr.write_html(args.html, report=report, compare=cmp, top=args.plot_top)
+        if note:
+            print(f"ddk profile: {note}", file=sys.stderr)
     return 0
 
 
