@@ -15,7 +15,7 @@ FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-asan build-fuzz test test-c test-py test-conformance test-fuzz \
-        check-generated certify examples conformance zoo race npu-cycles vulkan-bench clean
+        check-generated certify examples conformance zoo race npu-cycles vulkan-bench bench clean
 
 all: build
 
@@ -23,7 +23,7 @@ deps:
 	@.ci/install_deps.sh
 
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DDDK_BUILD_PERF=ON >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
 build-asan: deps
@@ -43,6 +43,7 @@ test-c: build-asan
 
 test-py: build build-asan
 	DDK_BUILD_DIR=$(abspath $(BUILD)) DDK_ASAN_BUILD_DIR=$(abspath $(ASAN)) \
+	  DDK_PERF_BUILD_DIR=$(abspath $(BUILD)) \
 	  $(PYTHON) -m pytest -q -n $(JOBS) ir_ops python reference_runtime sample_delegates conformance
 
 test-fuzz: build-fuzz
@@ -96,6 +97,15 @@ race: build
 	cmake --build build-perf -j$(JOBS) --target xnnpack_direct
 	perf/xnnpack_race/peers/setup_venv.sh
 	$(PYTHON) perf/xnnpack_race/race.py --direct-bin build-perf/perf/xnnpack_race/xnnpack_direct $(RACE_ARGS)
+
+# The op benchmark suite (perf/op_bench): one single-op program per op-table
+# row with a bench cell, timed (Google Benchmark, pinned to CPU 1) on the
+# portable kernels and on every built plugin, plus the runtime overheads
+# (dispatch, delegate call, profiling off/on, load, method create); JSON and
+# summary.txt (ratios delegate/portable) in build/reports/bench/ (~2 min).
+bench: build
+	$(PYTHON) perf/op_bench/run_bench.py --build-perf $(BUILD) \
+	  --programs $(BUILD)/op_bench_programs --out $(BUILD)/reports/bench $(BENCH_ARGS)
 
 # The emulated NPU's cost model (cycles per model) next to the wall time of
 # its emulation: build/reports/npu_sim_cycles.json (NPU_ARGS="--layers").

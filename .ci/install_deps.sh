@@ -7,10 +7,11 @@ set -euo pipefail
 # chromium: headless, for the conformance report's page tests
 # (conformance/tests/test_report_html.py)
 # libxnnpack-dev, libpthreadpool-dev: the XNNPACK sample delegate (sample_delegates/xnnpack)
+# nlohmann-json3-dev: perf/op_bench reads its programs manifest (JSON)
 # libvulkan-dev (the Vulkan loader), mesa-vulkan-drivers (lavapipe, a CPU Vulkan device),
 # glslc (GLSL -> SPIR-V at build time), vulkan-tools (vulkaninfo): the Vulkan sample delegate
 DEB_PKGS=(cmake make gcc g++ clang libclang-rt-14-dev pkg-config libbenchmark-dev chromium
-          libxnnpack-dev libpthreadpool-dev
+          libxnnpack-dev libpthreadpool-dev nlohmann-json3-dev
           libvulkan-dev mesa-vulkan-drivers glslc vulkan-tools)
 # pip name[:import name]
 # torchvision: the zoo's vision models; torchao: PT2E int8 quantisation (python/ddk/quantize.py)

@@ -89,11 +89,20 @@ def _timed(fn) -> tuple[Any, float]:
 
 
 def _node_cost_fn():
-    """ddk.op_cost.node_cost, or None while the op table has no costs."""
+    """A node_cost(prog, node) over ddk.op_cost's formulas, computing every
+    node's cost once per program (program_costs); None when ddk.op_cost
+    cannot be imported."""
     try:
-        from .op_cost import node_cost
+        from .op_cost import program_costs
     except ImportError:
         return None
+    cache: dict = {}
+
+    def node_cost(prog, node: int) -> dict:
+        key = id(prog)
+        if key not in cache:
+            cache[key] = (prog, program_costs(prog))
+        return cache[key][1][node]
     return node_cost
 
 

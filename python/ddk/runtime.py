@@ -780,8 +780,45 @@ class LoadedProgram(_OwnedHandle):
 
     @property
     def nodes(self) -> list[dict]:
-        """One dict per node: index, op_id, op_name, outputs, debug_name."""
+        """One dict per node: index, op_id, op_name, num_args, args, outputs,
+        debug_name.
+
+        args follow the op's schema, one dict per parameter: {"kind": K,
+        "value": V} with K one of "none" (V None), "tensor" (V a value
+        index), "tensors" (a list of value indices, None for an absent
+        element), "int", "ints", "float", "floats", "bool", "bools",
+        "string", "dtype" (V a ScalarType number).
+        """
         p = self._p()
+        kinds = ("none", "tensor", "tensors", "int", "ints", "float", "floats",
+                 "bool", "bools", "string", "dtype")
+
+        def arg(a) -> dict:
+            kind = kinds[a.kind] if a.kind < len(kinds) else f"kind{a.kind}"
+            u, n = a.u, a.count
+            if kind == "tensor":
+                value = u.tensor
+            elif kind == "tensors":
+                value = [None if u.tensors[j] == DDK_NO_VALUE else u.tensors[j]
+                         for j in range(n)]
+            elif kind in ("int", "dtype"):
+                value = u.i
+            elif kind == "ints":
+                value = [u.ints[j] for j in range(n)]
+            elif kind == "float":
+                value = u.f
+            elif kind == "floats":
+                value = [u.floats[j] for j in range(n)]
+            elif kind == "bool":
+                value = bool(u.b)
+            elif kind == "bools":
+                value = [bool(u.bools[j]) for j in range(n)]
+            elif kind == "string":
+                value = (u.str or b"").decode()
+            else:
+                value = None
+            return {"kind": kind, "value": value}
+
         out = []
         for i in range(p.num_nodes):
             n = p.nodes[i]
@@ -790,6 +827,7 @@ class LoadedProgram(_OwnedHandle):
                 "op_id": n.op_id,
                 "op_name": (n.op_name or b"").decode(),
                 "num_args": n.num_args,
+                "args": [arg(n.args[j]) for j in range(n.num_args)],
                 "outputs": [n.outputs[j] for j in range(n.num_outputs)],
                 "debug_name": (n.debug_name or b"").decode(),
             })

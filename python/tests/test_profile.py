@@ -207,7 +207,7 @@ def test_boundary_sums_match_the_raw_events(mobilenet, libddk):
 
 
 def test_gflops_from_the_op_table(monkeypatch, tmp_path, libddk):
-    """GFLOP/s of a portable row = ddk.op_cost.node_cost's flops / its time;
+    """GFLOP/s of a portable row = ddk.op_cost's flops / its time;
     a backend event's own flops win over the op table's."""
     import types
     from conftest import build_model
@@ -216,11 +216,12 @@ def test_gflops_from_the_op_table(monkeypatch, tmp_path, libddk):
     program.write_bytes(build_model("cnn")[0])
     asked = []
 
-    def node_cost(prog, node):
-        asked.append(node)
-        return {"flops": 1000 * (node + 1), "bytes": 8}
+    def program_costs(prog):
+        asked.append(prog)
+        return [{"flops": 1000 * (node + 1), "bytes": 8} for node in range(prog.num_nodes)]
 
-    monkeypatch.setitem(sys.modules, "ddk.op_cost", types.SimpleNamespace(node_cost=node_cost))
+    monkeypatch.setitem(sys.modules, "ddk.op_cost",
+                        types.SimpleNamespace(program_costs=program_costs))
     rep = prof.profile(str(program), iterations=1, warmup=0)
     assert rep["op_costs"] and asked
     for r in rep["rows"]:
