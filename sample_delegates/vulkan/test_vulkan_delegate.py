@@ -140,6 +140,50 @@ def test_options_device_staging_fp16(plugin):
     rt.close()
 
 
+# Small shapes take narrow tiles (vk_lower_nn.c): (module, input shape,
+# the tile the lowering must pick). Partial tiles, several images and
+# groups included; each runs in both GEMM flavours.
+def _small_cases():
+    import torch
+    nn = torch.nn
+    return [
+        (nn.Conv2d(80, 200, 1), (1, 80, 1, 1), "conv_64x4"),  # a 1x1 tail: N = 1
+        (nn.Conv2d(24, 72, 3, padding=1), (2, 24, 2, 2), "conv_64x4"),  # N = 4
+        (nn.Conv2d(24, 40, 3, padding=1, bias=False), (1, 24, 3, 3), "conv_64x4"),  # 3 x 4
+        (nn.Conv2d(32, 48, 3, padding=1, groups=2), (1, 32, 2, 2), "conv_64x4"),
+        (nn.Conv2d(16, 70, 3, stride=2, padding=1), (1, 16, 10, 10), "conv_64x16"),  # 25
+        (nn.Conv2d(16, 96, 1), (1, 16, 7, 7), "conv_64x64"),  # K = 16: a GEMM too
+        (nn.Conv2d(16, 24, 1), (1, 16, 8, 8), "conv_32x64"),
+        (nn.Conv2d(16, 24, 1), (1, 16, 9, 9), "conv_64x16"),  # 81: 6 x 16, not 2 x 64
+        (nn.Linear(300, 130), (1, 300), "gemm_4x64"),  # a classifier: M = 1
+        (nn.Linear(300, 130), (3, 300), "gemm_4x64"),
+        (nn.Linear(40, 70), (9, 40), "gemm_16x64"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(11))
+def test_small_shape_tiles(plugin, case):
+    """Convolutions at few output positions and GEMMs of few rows take the
+    narrow tiles, in both flavours, and match eager."""
+    import ddk
+    import torch
+    torch.manual_seed(case)
+    mod, shape, tile = _small_cases()[case]
+    mod = mod.eval()
+    x = torch.randn(*shape)
+    want = mod(x).detach().numpy()
+    prog = ddk.export(mod, (x,)).to_bytes()
+    rt, low = _delegated(prog, plugin)
+    assert low.num_delegates == 1
+    for flavour, name in (("tiled", tile + "_f32"), ("direct", tile + "_direct_f32")):
+        with rt.method(low, {"profile": True, "vulkan.gemm": flavour}) as m:
+            out = m(x.numpy())[0]
+            kernels = [e["detail"]["kernel"] for e in m.backend_events() if e["kind"] == "op"]
+        assert name in kernels, (flavour, kernels)
+        np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5)
+    rt.close()
+
+
 def test_float16_model(plugin):
     """With vulkan.fp16 a float16 model runs on the GPU (computing in float,
     rounding once, as ATen) and agrees with the portable kernels; without

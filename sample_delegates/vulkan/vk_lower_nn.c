@@ -5,7 +5,8 @@
  * in shaders/).
  *
  * Convolution picks its kernel by shape: an implicit GEMM (tiles of 64 or
- * 32 output channels by 64 positions) when there is depth to tile, a
+ * 32 output channels by 64 positions, or 64 channels by 16 or 4 positions
+ * for small maps) when there is depth to tile, a
  * direct kernel for depthwise and other shallow groups, and the gathering
  * direct kernel for transposed convolutions. A batch norm (evaluation)
  * that alone reads a convolution's output, and a relu / hardtanh / clamp
@@ -80,7 +81,10 @@ static ddk_status lower_gemm(vkc* c, const ddk_node_view* n) {
   vkp_f(&p, INFINITY);
   vkp_u(&p, has_bias ? 1u : 0u);
   uint32_t bind[4] = {ta, tb, ts, to};
-  uint32_t k = M <= 16 ? VK_KERNEL_GEMM_16X64_F32 : VK_KERNEL_GEMM_64X64_F32;
+  /* rows per tile: a GEMV-like tile for 1..4 rows (a classifier's addmm) */
+  uint32_t k = M <= 4    ? VK_KERNEL_GEMM_4X64_F32
+               : M <= 16 ? VK_KERNEL_GEMM_16X64_F32
+                         : VK_KERNEL_GEMM_64X64_F32;
   uint64_t mnb = (uint64_t)M * N * batch;
   return vkl_emit(c, k, true, bind, 4, N, M, batch, &p, 2 * mnb * K,
                   4 * ((uint64_t)M * K * batch + (uint64_t)K * N * batch + mnb));
@@ -154,6 +158,24 @@ static bool fuse_act(const vkc* c, const ddk_node_view* a, float* lo, float* hi)
   *lo = (float)l;
   *hi = (float)h;
   return true;
+}
+
+/* The implicit-GEMM tile for N output positions and M output channels per
+ * group: the widest tile (64, 16, 4 positions) that pads N by at most half
+ * again (49 positions take 64, 25 take 2 x 16, 9 take 3 x 4), else the
+ * narrowest: a 1x1 or 2x2 map in a 64-wide tile would compute up to 64
+ * times the useful work. Wide tiles reuse each weight over more positions. */
+static uint32_t conv_tile(uint64_t N, int64_t M) {
+  static const uint32_t bn[3] = {64, 16, 4};
+  static const uint32_t ids[3] = {0, VK_KERNEL_CONV_64X16_F32, VK_KERNEL_CONV_64X4_F32};
+  int pick = 2;
+  for (int i = 0; i < 3; ++i)
+    if (2 * ((N + bn[i] - 1) / bn[i] * bn[i]) <= 3 * N) {
+      pick = i;
+      break;
+    }
+  if (pick == 0) return M <= 32 ? VK_KERNEL_CONV_32X64_F32 : VK_KERNEL_CONV_64X64_F32;
+  return ids[pick];
 }
 
 static ddk_status lower_conv(vkc* c, const ddk_node_view* n) {
@@ -241,7 +263,7 @@ static ddk_status lower_conv(vkc* c, const ddk_node_view* n) {
   uint64_t bytes = 4 * (uint64_t)(ddk_tensor_numel(xt) + ddk_tensor_numel(wt) + total);
   uint32_t bind[4] = {tw, tx, tp, to};
   vk_push p = {{0}, 0};
-  bool direct = tr || K <= 32 || Mg < 8;
+  bool direct = tr || Mg < 8;
   if (direct) {
     uint32_t head[13] = {(uint32_t)total,   (uint32_t)Cout, (uint32_t)oz[2],    (uint32_t)oz[3],
                          (uint32_t)groups,  (uint32_t)Cg,   (uint32_t)xz[2],    (uint32_t)xz[3],
@@ -267,7 +289,7 @@ static ddk_status lower_conv(vkc* c, const ddk_node_view* n) {
   if (direct)
     return vkl_emit(c, tr ? VK_KERNEL_DCONV_T_F32 : VK_KERNEL_DCONV_F32, true, bind, 4,
                     (uint32_t)total, 1, 1, &p, flops, bytes);
-  uint32_t k = Mg <= 32 ? VK_KERNEL_CONV_32X64_F32 : VK_KERNEL_CONV_64X64_F32;
+  uint32_t k = conv_tile((uint64_t)(oz[2] * oz[3]), Mg);
   return vkl_emit(c, k, true, bind, 4, (uint32_t)(oz[2] * oz[3]), (uint32_t)Mg,
                   (uint32_t)(oz[0] * groups), &p, flops, bytes);
 }

@@ -110,6 +110,37 @@ float vk_gelu_tanh(float x) {
 TYPES = [("f32", {}, 0), ("f16", {"VK_F16": "1"}, NEED_16BIT)]
 
 
+# GEMM / implicit-GEMM convolution tiles: (BM, BN, TX, TY) — a workgroup
+# computes a BM x BN tile of C (M: rows / output channels, N: columns /
+# output positions); the shared-memory flavour runs TX x TY = 128 threads
+# (the count every Vulkan device supports), each RM = BM / TY by RN = BN / TX
+# outputs. The lowering (vk_lower_nn.c) picks by shape: the small ones keep
+# a GEMV-like product (M = 1..4 rows: a classifier) or a convolution at a
+# few positions (the 1x1..4x4 tail of a network) from computing padding.
+# Every tile here has both flavours: with 128 threads a tile needs
+# BM * BN >= 128 and TX | BN, TY | BM (checked below); a tile for which no
+# such shared-memory geometry exists (BM x BN < 128, e.g. 1 x 64) cannot be
+# added to this table as is.
+GEMM_TILES = {
+    "gemm": ((64, 64, 16, 8), (16, 64, 16, 8), (4, 64, 32, 4)),
+    "conv": ((64, 64, 16, 8), (32, 64, 16, 8), (64, 16, 16, 8), (64, 4, 4, 32)),
+}
+
+
+def _direct_threads(bm, bn):
+    """The register-blocked flavour's invocations: up to 8 x 8 outputs each."""
+    return max(bn // 8, 1), max(bm // 8, 1)
+
+
+def _check_tiles():
+    for kind, tiles in GEMM_TILES.items():
+        for bm, bn, tx, ty in tiles:
+            dx, dy = _direct_threads(bm, bn)
+            if tx * ty != 128 or bn % tx or bm % ty or bn % dx or bm % dy:
+                raise SystemExit(f"gen_shaders.py: {kind} tile {bm}x{bn}: no valid "
+                                 f"thread geometry ({tx}x{ty} / {dx}x{dy})")
+
+
 class Kernel:
     def __init__(self, name, template, defines, nbind, writes, grid, needs=0,
                  tile=(1, 1), helpers=""):
@@ -169,17 +200,17 @@ def kernels():
     ks.append(Kernel("convert_f16_f32", "copy.comp.in",
                      {"SRC_T": "float16_t", "DST_T": "float", "CONV(v)": "float(v)"}, 2,
                      0b10, LINEAR, NEED_16BIT))
-    # GEMM tiles (BM x BN, BK deep; TX x TY = 128 threads, the count every
-    # Vulkan device supports); the compiler picks by M
-    for kind, tiles in (("gemm", ((64, 64), (16, 64))), ("conv", ((64, 64), (32, 64)))):
-        for bm, bn in tiles:
-            d = {"BM": str(bm), "BN": str(bn), "BK": "16", "TX": "16", "TY": "8"}
+    # GEMM tiles: see GEMM_TILES; each in two flavours with one interface
+    for kind, tiles in GEMM_TILES.items():
+        for bm, bn, tx, ty in tiles:
+            d = {"BM": str(bm), "BN": str(bn), "BK": "16", "TX": str(tx), "TY": str(ty)}
             if kind == "conv":
                 d["CONV"] = "1"
             tiled = _typed(f"{kind}_{bm}x{bn}", "gemm.comp.in", d, 4, 0b1000, TILES,
                            tile=(bn, bm))
-            # register-blocked: the same tile, 8x8 outputs per invocation
-            dd = dict(d, DIRECT="1", TX=str(bn // 8), TY=str(max(bm // 8, 1)))
+            # register-blocked: the same tile, up to 8x8 outputs per invocation
+            dx, dy = _direct_threads(bm, bn)
+            dd = dict(d, DIRECT="1", TX=str(dx), TY=str(dy))
             direct = _typed(f"{kind}_{bm}x{bn}_direct", "gemm.comp.in", dd, 4, 0b1000, TILES,
                             tile=(bn, bm))
             for t, r in zip(tiled, direct):
@@ -312,6 +343,7 @@ def _write(path, text):
 
 
 def main(argv):
+    _check_tiles()
     ks = kernels()
     if len(argv) >= 2 and argv[1] == "list":
         print("\n".join(k.name for k in ks))
