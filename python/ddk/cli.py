@@ -123,7 +123,7 @@ def _parse_option(text: str):
 
 
 def _cmd_profile(args) -> int:
-    from ddk import profile as prof
+    from ddk import profiling as prof
     from ddk import profile_report as pr
 
     if args.plot:

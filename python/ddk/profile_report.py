@@ -2,7 +2,7 @@
 
 Owns the drawing (matplotlib, Agg backend: no display needed) and the
 self-contained HTML page (the tables, with the PNG embedded as a base64
-data URI). The data comes from python/ddk/profile.py (profile() reports
+data URI). The data comes from python/ddk/profiling.py (profile() reports
 and compare() comparisons); nothing here measures anything.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`ddk profile` (python/ddk/profile.py, profile_report.py, the cli's profile
+"""`ddk profile` (python/ddk/profiling.py, profile_report.py, the cli's profile
 command): latencies; per-op rows attributed to the backend the lowering
 gave each node (checked against Runtime.lower, not against the profile);
 the reasons a node ran on the portable kernels; each delegate call's
@@ -28,7 +28,7 @@ import pytest
 from conftest import BUILD_DIR, CLI_TIMEOUT_S, PYTHON_DIR, run_cli
 
 import ddk
-from ddk import profile as prof
+from ddk import profiling as prof
 
 PLUGINS = BUILD_DIR / "sample_delegates"
 # The conformance suite's reference backend: it takes a whole float graph

@@ -480,3 +480,11 @@ def test_many_runtimes_do_not_leak_handles(libddk, mlp, template_plugin):
     program, _module, inputs = mlp
     for _ in range(20):
         ddk.run(program, inputs, backends=[str(template_plugin)])
+
+
+def test_no_package_module_shadows_the_standard_library():
+    # certify.py and examples.py run as scripts, so python/ddk/ is first on
+    # sys.path: a module there named like a standard one (profile.py did)
+    # hides it from everything imported after (cProfile, via torch._dynamo).
+    names = {p.stem for p in (PYTHON_DIR / "ddk").glob("*.py")}
+    assert not names & set(sys.stdlib_module_names), sorted(names & set(sys.stdlib_module_names))
